@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * `adstack` command: serve, migrate, seed --demo. Configuration comes from ADSTACK_* variables
+ * (README "Configuration"); a bad variable stops the command with exit status 2 and names it.
+ */
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { DEMO_ADVERTISER_KEY, DEMO_REQUEST, seedDemo } from '../wiring/demo-data.js';
+import { createRuntime, loggerOptions, openStorage } from '../wiring/runtime.js';
+
+const say = (msg: string): void => {
+  process.stdout.write(`${msg}\n`);
+};
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`adstack: invalid configuration: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+async function serve(opts: { demo?: boolean }): Promise<void> {
+  const cfg = config();
+  const startedAt = performance.now();
+  const rt = await createRuntime(cfg, {
+    demo: opts.demo === true,
+    logger: loggerOptions(cfg.logLevel),
+    progress: say,
+  });
+  if (cfg.adminKeyIsDefault)
+    say(`WARNING: using the development admin key '${cfg.adminKey}'; set ADSTACK_ADMIN_KEY.`);
+  if (cfg.trackingSecretIsDefault)
+    say('WARNING: using the development tracking secret; set ADSTACK_TRACKING_SECRET.');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal} received: finishing in-flight requests and closing…`);
+    const force = setTimeout(() => {
+      process.stderr.write('adstack: shutdown took over 10 s, exiting\n');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    rt.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`adstack: error during shutdown: ${String(e)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  const address = await rt.app.listen({ port: cfg.port, host: cfg.host });
+  const base = cfg.port === 0 ? address : cfg.publicUrl;
+  say('');
+  say(
+    `adstack is ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s: ${base}  (storage: ${rt.storage.describe})`,
+  );
+  if (opts.demo === true) {
+    say('Try a decision:');
+    say(
+      `  curl -s -X POST ${base}/v1/decisions -H 'content-type: application/json' -d '${JSON.stringify(DEMO_REQUEST)}'`,
+    );
+    say(
+      `Management API (admin key): curl -s ${base}/v1/admin/campaigns -H 'x-api-key: ${cfg.adminKey}'`,
+    );
+    say(
+      `Demo advertiser key: ${DEMO_ADVERTISER_KEY}    OpenAPI: ${base}/docs/json    Metrics: ${base}/metrics`,
+    );
+  }
+  say('');
+}
+
+async function runMigrate(): Promise<void> {
+  const cfg = config();
+  const s = await openStorage(cfg, say);
+  say(`Schema is up to date (${s.describe}).`);
+  await s.driver.close();
+}
+
+async function runSeed(opts: { demo?: boolean }): Promise<void> {
+  if (opts.demo !== true) {
+    process.stderr.write('adstack seed: only --demo is available\n');
+    process.exit(2);
+  }
+  const cfg = config();
+  const s = await openStorage(cfg, say);
+  const n = await seedDemo(s.store);
+  say(`Demo data set: ${n} objects created (${s.describe}).`);
+  await s.driver.close();
+}
+
+const program = new Command()
+  .name('adstack')
+  .description('Real-time ads platform: ad decisions, OpenRTB auctions, budgets and events');
+program
+  .command('serve')
+  .description('Start the ad server')
+  .option('--demo', 'load the demo data set first')
+  .action(serve);
+program.command('migrate').description('Apply the SQL migrations').action(runMigrate);
+program
+  .command('seed')
+  .description('Load a data set')
+  .option('--demo', 'the demo data set')
+  .action(runSeed);
+
+program.parseAsync().catch((e: unknown) => {
+  process.stderr.write(`adstack: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

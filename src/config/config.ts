@@ -1,0 +1,119 @@
+/**
+ * Typed, validated, frozen configuration from environment variables.
+ * Every error names the variable and what it expected, and the CLI exits with status 2.
+ * The variables are listed in README.md ("Configuration").
+ */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string;
+  /** PostgreSQL connection string; null = embedded PGlite under `dataDir`. */
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+  readonly redisUrl: string | null;
+  readonly natsUrl: string | null;
+  readonly adminKey: string;
+  readonly adminKeyIsDefault: boolean;
+  readonly trackingSecret: string;
+  readonly trackingSecretIsDefault: boolean;
+  readonly trackingTtlMs: number;
+  readonly refreshIntervalMs: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Development defaults, refused when NODE_ENV=production. */
+export const DEV_ADMIN_KEY = 'dev-admin-key';
+const DEV_TRACKING_SECRET = 'dev-tracking-secret-change-me';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `expected an integer from ${min} to ${max}, got '${raw}'`);
+  }
+  return Number(raw);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const raw = str(env, name);
+  if (raw === undefined) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `expected a URL (${protocols.join(' or ')}), got '${raw}'`);
+  }
+  if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+    throw new ConfigError(
+      name,
+      `expected a ${protocols.join(' or ')} URL, got '${parsed.protocol}'`,
+    );
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  const port = int(env, 'ADSTACK_PORT', 8080, 0, 65535);
+  const host = str(env, 'ADSTACK_HOST') ?? '127.0.0.1';
+  const publicUrl = (
+    url(env, 'ADSTACK_PUBLIC_URL', ['http', 'https']) ?? `http://${host}:${port}`
+  ).replace(/\/+$/, '');
+
+  const adminKey = str(env, 'ADSTACK_ADMIN_KEY');
+  if (adminKey !== undefined && adminKey.length < 12) {
+    throw new ConfigError('ADSTACK_ADMIN_KEY', 'expected at least 12 characters');
+  }
+  if (adminKey === undefined && production) {
+    throw new ConfigError('ADSTACK_ADMIN_KEY', 'must be set when NODE_ENV=production');
+  }
+  const trackingSecret = str(env, 'ADSTACK_TRACKING_SECRET');
+  if (trackingSecret !== undefined && trackingSecret.length < 16) {
+    throw new ConfigError('ADSTACK_TRACKING_SECRET', 'expected at least 16 characters');
+  }
+  if (trackingSecret === undefined && production) {
+    throw new ConfigError('ADSTACK_TRACKING_SECRET', 'must be set when NODE_ENV=production');
+  }
+  const logLevel = str(env, 'ADSTACK_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(
+      'ADSTACK_LOG_LEVEL',
+      `expected one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`,
+    );
+  }
+
+  return Object.freeze({
+    port,
+    host,
+    publicUrl,
+    databaseUrl: url(env, 'ADSTACK_DATABASE_URL', ['postgres', 'postgresql']),
+    dataDir: str(env, 'ADSTACK_DATA_DIR') ?? './data',
+    redisUrl: url(env, 'ADSTACK_REDIS_URL', ['redis', 'rediss']),
+    natsUrl: url(env, 'ADSTACK_NATS_URL', ['nats']),
+    adminKey: adminKey ?? DEV_ADMIN_KEY,
+    adminKeyIsDefault: adminKey === undefined,
+    trackingSecret: trackingSecret ?? DEV_TRACKING_SECRET,
+    trackingSecretIsDefault: trackingSecret === undefined,
+    trackingTtlMs: int(env, 'ADSTACK_TRACKING_TTL_S', 86_400, 60, 30 * 86_400) * 1000,
+    refreshIntervalMs: int(env, 'ADSTACK_REFRESH_INTERVAL_MS', 5000, 100, 3_600_000),
+    logLevel,
+  });
+}

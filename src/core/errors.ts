@@ -1,0 +1,53 @@
+/**
+ * Stable error codes: the one list of every error a client can see (docs/errors.md mirrors it).
+ *
+ * Every error response has the shape `{"error": {"code": "ADS_ERR_…", "message": "…"}}`.
+ * Codes never change meaning once released; new failure kinds get new codes.
+ */
+export const ERROR_CODES = {
+  ADS_ERR_VALIDATION: { status: 400, message: 'The request does not match the schema' },
+  ADS_ERR_MALFORMED_JSON: { status: 400, message: 'The body is not valid JSON' },
+  ADS_ERR_FORBIDDEN_KEY: {
+    status: 400,
+    message: 'The body contains a __proto__ or constructor key',
+  },
+  ADS_ERR_EMPTY_BODY: { status: 400, message: 'The request needs a JSON body' },
+  ADS_ERR_TOKEN_INVALID: {
+    status: 400,
+    message: 'The tracking token is malformed or its signature does not match',
+  },
+  ADS_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required' },
+  ADS_ERR_FORBIDDEN: { status: 403, message: 'This API key may not do that' },
+  ADS_ERR_NOT_FOUND: { status: 404, message: 'No such object' },
+  ADS_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
+  ADS_ERR_PLACEMENT_NOT_FOUND: { status: 404, message: 'No active placement has this id' },
+  ADS_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed on this route' },
+  ADS_ERR_CONFLICT: {
+    status: 409,
+    message: 'The object is in a state that does not allow this change',
+  },
+  ADS_ERR_TOKEN_EXPIRED: { status: 410, message: 'The tracking token has expired' },
+  ADS_ERR_BODY_TOO_LARGE: { status: 413, message: 'The body is larger than this route accepts' },
+  ADS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json' },
+  ADS_ERR_NOT_READY: { status: 503, message: 'A dependency is not ready' },
+  ADS_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error type thrown across layers; the HTTP layer maps it to status + body. */
+export class AdsError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+
+  constructor(code: ErrorCode, message?: string) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = 'AdsError';
+    this.code = code;
+    this.statusCode = ERROR_CODES[code].status;
+  }
+}
+
+export function isAdsError(e: unknown): e is AdsError {
+  return e instanceof AdsError;
+}

@@ -1,0 +1,85 @@
+/**
+ * Signed tracking tokens for impression and click URLs.
+ *
+ * Format: base64url(JSON claims) "." base64url(HMAC-SHA256(secret, first part)).
+ * The signature is checked before anything else (a tampered token is 400 even if expired);
+ * then the expiry (410). The claims carry everything the event needs, so recording an event
+ * reads no state, and the click's landing URL cannot be swapped (no open redirect).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { PricingModel } from '../core/domain/entities.js';
+import { AdsError } from '../core/errors.js';
+
+export type TrackingKind = 'imp' | 'clk';
+
+export interface TrackingClaims {
+  v: 1;
+  k: TrackingKind;
+  d: string; // decision id
+  a: string; // advertiser id
+  c: string; // campaign id
+  cr: string; // creative id
+  p: string; // placement id
+  m: PricingModel;
+  /** Price in the campaign's own billing unit, micros (cpm: per 1000 impressions). */
+  pr: number;
+  exp: number; // expiry, ms since epoch
+  u?: string; // landing URL (clicks)
+}
+
+const MODELS = new Set(['cpm', 'cpc', 'cpa']);
+
+function isClaims(x: unknown): x is TrackingClaims {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as Record<string, unknown>;
+  return (
+    o.v === 1 &&
+    (o.k === 'imp' || o.k === 'clk') &&
+    ['d', 'a', 'c', 'cr', 'p'].every((f) => typeof o[f] === 'string') &&
+    typeof o.m === 'string' &&
+    MODELS.has(o.m) &&
+    Number.isSafeInteger(o.pr) &&
+    (o.pr as number) >= 0 &&
+    Number.isSafeInteger(o.exp) &&
+    (o.u === undefined || typeof o.u === 'string')
+  );
+}
+
+export class TrackingSigner {
+  private readonly secret: Buffer;
+
+  constructor(secret: string) {
+    if (secret.length < 16) throw new Error('tracking secret must be at least 16 characters');
+    this.secret = Buffer.from(secret, 'utf8');
+  }
+
+  private mac(body: string): Buffer {
+    return createHmac('sha256', this.secret).update(body).digest();
+  }
+
+  sign(claims: TrackingClaims): string {
+    const body = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');
+    return `${body}.${this.mac(body).toString('base64url')}`;
+  }
+
+  /** Returns the claims, or throws ADS_ERR_TOKEN_INVALID (400) / ADS_ERR_TOKEN_EXPIRED (410). */
+  verify(token: string, expected: TrackingKind, nowMs: number): TrackingClaims {
+    const dot = token.indexOf('.');
+    if (dot <= 0 || dot !== token.lastIndexOf('.')) throw new AdsError('ADS_ERR_TOKEN_INVALID');
+    const body = token.slice(0, dot);
+    const sig = Buffer.from(token.slice(dot + 1), 'base64url');
+    const want = this.mac(body);
+    if (sig.length !== want.length || !timingSafeEqual(sig, want)) {
+      throw new AdsError('ADS_ERR_TOKEN_INVALID');
+    }
+    let claims: unknown;
+    try {
+      claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    } catch {
+      throw new AdsError('ADS_ERR_TOKEN_INVALID');
+    }
+    if (!isClaims(claims) || claims.k !== expected) throw new AdsError('ADS_ERR_TOKEN_INVALID');
+    if (nowMs >= claims.exp) throw new AdsError('ADS_ERR_TOKEN_EXPIRED');
+    return claims;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The hot routes: `POST /v1/decisions` and the tracking events. Bodies are limited to 64 KiB.
+ * A decision with no ad answers 204 with the closed-enum reason in `x-adstack-no-fill`.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AdRequest } from '../../core/domain/ad-request.js';
+import type { DecisionService } from '../../exchange/decision.js';
+import type { EventService } from '../../exchange/events.js';
+import type { HttpMetrics } from '../plugins/metrics.js';
+import { AD_REQUEST, TOKEN_QUERY } from '../schemas.js';
+
+export const HOT_ROUTE_BODY_LIMIT = 64 * 1024;
+
+export interface ServingDeps {
+  decisions: DecisionService;
+  events: EventService;
+  metrics: HttpMetrics;
+}
+
+export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): void {
+  app.post(
+    '/v1/decisions',
+    {
+      bodyLimit: HOT_ROUTE_BODY_LIMIT,
+      schema: { tags: ['serving'], summary: 'Decide which ad to show', body: AD_REQUEST },
+    },
+    async (req, reply) => {
+      const outcome = deps.decisions.decide(req.body as AdRequest);
+      if (outcome.kind === 'no_fill') {
+        deps.metrics.decisions.inc({ outcome: 'no_fill', reason: outcome.reason });
+        return reply.code(204).header('x-adstack-no-fill', outcome.reason).send();
+      }
+      deps.metrics.decisions.inc({ outcome: 'fill', reason: '' });
+      return outcome.fill;
+    },
+  );
+
+  const tokenRoute = {
+    bodyLimit: HOT_ROUTE_BODY_LIMIT,
+    schema: { tags: ['serving'], querystring: TOKEN_QUERY },
+  };
+
+  app.get('/v1/events/impression', tokenRoute, async (req, reply) => {
+    const r = await deps.events.impression((req.query as { t: string }).t);
+    // A 1×1 beacon would also do; JSON keeps the response inspectable in tests and curl.
+    return reply.code(200).header('cache-control', 'no-store').send({
+      recorded: r.inserted,
+      decision_id: r.claims.d,
+    });
+  });
+
+  app.get('/v1/events/click', tokenRoute, async (req, reply) => {
+    const r = await deps.events.click((req.query as { t: string }).t);
+    return reply
+      .code(302)
+      .header('cache-control', 'no-store')
+      .redirect(r.claims.u ?? '/', 302);
+  });
+}
