@@ -5,7 +5,16 @@ import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   {
-    ignores: ['.dependency-cruiser.cjs', 'scripts/**', 'dist/**', 'data/**', 'node_modules/**', 'bench/**', 'dashboard/**', '*.config.*js'],
+    ignores: [
+      '.dependency-cruiser.cjs',
+      'scripts/**',
+      'dist/**',
+      'data/**',
+      'node_modules/**',
+      'bench/**',
+      'dashboard/**',
+      '*.config.*js',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

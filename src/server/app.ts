@@ -22,7 +22,7 @@ export interface AppDeps {
   events: EventService;
   checks: DependencyCheck[];
   adminKey: string;
-  onCatalogChange: () => void;
+  onCatalogChange: () => Promise<void>;
 }
 
 export interface AppOptions {

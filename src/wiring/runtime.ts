@@ -42,7 +42,8 @@ export async function openStorage(
     driver = createPgDriver({ connectionString: config.databaseUrl });
     describe = `PostgreSQL at ${new URL(config.databaseUrl).host}`;
   } else {
-    await mkdir(config.dataDir, { recursive: true });
+    // 'memory://' keeps the database in memory (tests); anything else is a folder.
+    if (!config.dataDir.startsWith('memory://')) await mkdir(config.dataDir, { recursive: true });
     progress(
       `Starting embedded PostgreSQL (PGlite) in ${config.dataDir} (first start takes several seconds)…`,
     );
@@ -120,9 +121,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       events,
       checks,
       adminKey: config.adminKey,
-      onCatalogChange: () => {
-        index.refresh().catch((e: unknown) => onRefreshError(e));
-      },
+      onCatalogChange: () => index.refresh().catch((e: unknown) => onRefreshError(e)),
     },
     {
       logger: opts.logger ?? false,

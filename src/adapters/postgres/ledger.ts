@@ -80,9 +80,12 @@ export class PgLedger implements Ledger {
   private async insert(events: LedgerEvent[]): Promise<Set<string>> {
     const unique = new Map<string, LedgerEvent>();
     for (const e of events) if (!unique.has(e.event_key)) unique.set(e.event_key, e);
+    // Rows in key order: two writers inserting overlapping keys then lock them in the same
+    // order, so they wait for each other instead of deadlocking.
+    const ordered = [...unique.values()].sort((a, b) => (a.event_key < b.event_key ? -1 : 1));
     const params: unknown[] = [];
     const tuples: string[] = [];
-    for (const e of unique.values()) {
+    for (const e of ordered) {
       const base = params.length;
       params.push(...COLUMNS.map((c) => e[c]));
       tuples.push(`(${COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`);

@@ -26,6 +26,25 @@ export function createRedisConnection(url: string): RedisConnection {
     check: {
       name: 'redis',
       async check() {
+        // Right after start the socket may still be connecting; wait for it (the caller bounds
+        // the wait) instead of failing on the disabled offline queue.
+        if (
+          client.status === 'connecting' ||
+          client.status === 'connect' ||
+          client.status === 'reconnecting'
+        ) {
+          await new Promise<void>((resolve, reject) => {
+            const onReady = (): void => {
+              clearTimeout(timer);
+              resolve();
+            };
+            const timer = setTimeout(() => {
+              client.off('ready', onReady);
+              reject(new Error(`redis is ${client.status}`));
+            }, 1000);
+            client.once('ready', onReady);
+          });
+        }
         const pong = await client.ping();
         if (pong !== 'PONG') throw new Error(`unexpected PING reply: ${pong}`);
       },

@@ -50,7 +50,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 };
 
 export function installErrorHandling(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
+  // JSON only: text/plain and everything else answer 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     try {
       done(null, parseJsonStrict(body as string));

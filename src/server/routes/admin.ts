@@ -28,8 +28,12 @@ import { APPROVAL_BODY, CREATE_SCHEMAS, ID_PARAMS, LIST_QUERY, PATCH_SCHEMAS } f
 export interface AdminDeps {
   store: CampaignStore;
   auth: Authenticator;
-  /** Called after every successful write, so this process's serving index refreshes at once. */
-  onChange: () => void;
+  /**
+   * Called after every successful write and awaited before the response, so this process's
+   * serving index reflects the write when the client hears back (other processes catch up on
+   * their refresh interval). It must not reject: a failed refresh is logged, not a failed write.
+   */
+  onChange: () => Promise<void>;
 }
 
 declare module 'fastify' {
@@ -168,7 +172,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
           async (req, reply) => {
             const p = principalOf(req);
             const created = await create(kind, p, req.body as Record<string, unknown>);
-            onChange();
+            await onChange();
             if (kind === 'advertisers') {
               // The advertiser's own API key: shown once, stored only as a hash.
               const apiKey = newApiKey();
@@ -238,7 +242,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
             checkEntity(kind, { ...current, ...patch } as EntityByKind[typeof kind]);
             const updated = await store.update(kind, current.id, patch as EntityPatch<typeof kind>);
             if (updated === null) throw new AdsError('ADS_ERR_NOT_FOUND');
-            onChange();
+            await onChange();
             return updated;
           },
         );
@@ -260,7 +264,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
             const updated = await store.update(kind, current.id, {
               status: 'archived',
             } as EntityPatch<typeof kind>);
-            onChange();
+            await onChange();
             return updated;
           },
         );
@@ -282,7 +286,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
           const current = await visible(p, 'creatives', (req.params as { id: string }).id);
           const { approval } = req.body as { approval: Creative['approval'] };
           const updated = await store.update('creatives', current.id, { approval });
-          onChange();
+          await onChange();
           return updated;
         },
       );

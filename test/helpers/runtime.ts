@@ -1,0 +1,30 @@
+/** The real composition root on an in-memory PGlite with the demo data and a fake clock. */
+import { loadConfig } from '../../src/config/config.js';
+import { createRuntime, type Runtime } from '../../src/wiring/runtime.js';
+import { FakeClock } from './fake-clock.js';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+
+export interface TestRuntime extends Runtime {
+  clock: FakeClock;
+}
+
+export async function startTestRuntime(env: Record<string, string> = {}): Promise<TestRuntime> {
+  const clock = new FakeClock();
+  const config = loadConfig({
+    ADSTACK_DATA_DIR: 'memory://',
+    ADSTACK_PORT: '0',
+    ADSTACK_PUBLIC_URL: 'http://ads.test',
+    ADSTACK_ADMIN_KEY: ADMIN_KEY,
+    ADSTACK_TRACKING_SECRET: 'test-tracking-secret-0123456789',
+    ...env,
+  });
+  const rt = await createRuntime(config, { demo: true, clock });
+  return Object.assign(rt, { clock });
+}
+
+/** Path and query of an absolute tracking URL, for app.inject(). */
+export function pathOf(url: string): string {
+  const u = new URL(url);
+  return u.pathname + u.search;
+}

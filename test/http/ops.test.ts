@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+
+let rt: TestRuntime;
+beforeAll(async () => {
+  rt = await startTestRuntime();
+});
+afterAll(async () => {
+  await rt.close();
+});
+
+describe('ops routes', () => {
+  it('/healthz answers while the process runs', async () => {
+    const res = await rt.app.inject({ url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz checks the database', async () => {
+    const res = await rt.app.inject({ url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ready', checks: { database: { ok: true } } });
+  });
+
+  it('/metrics counts requests by route pattern and records latency', async () => {
+    await rt.app.inject({ method: 'POST', url: '/v1/decisions', payload: DEMO_REQUEST });
+    await rt.app.inject({ url: '/v1/admin/campaigns/cmp_demo_stride_runners' }); // 401
+    const text = (await rt.app.inject({ url: '/metrics' })).body;
+    expect(text).toMatch(
+      /adstack_http_requests_total\{route="\/v1\/decisions",method="POST",status="200"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /adstack_http_requests_total\{route="\/v1\/admin\/campaigns\/:id",method="GET",status="401"\} 1/,
+    );
+    expect(text).toMatch(
+      /adstack_http_request_duration_seconds_bucket\{le="0.1",route="\/v1\/decisions",method="POST"\}/,
+    );
+    expect(text).toMatch(/adstack_decisions_total\{outcome="fill",reason=""\} [1-9]/);
+    expect(text).toMatch(/process_cpu_user_seconds_total/);
+  });
+});
+
+describe('readiness with a dependency down', () => {
+  it('/readyz is 503 ADS_ERR_NOT_READY naming the failing dependency', async () => {
+    // Nothing listens on port 1: the Redis check must fail within its timeout.
+    const down = await startTestRuntime({ ADSTACK_REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const res = await down.app.inject({ url: '/readyz' });
+      expect(res.statusCode).toBe(503);
+      const body = res.json();
+      expect(body.error.code).toBe('ADS_ERR_NOT_READY');
+      expect(body.error.message).toMatch(/redis/);
+      expect(body.checks.database.ok).toBe(true);
+      expect(body.checks.redis.ok).toBe(false);
+      // Liveness is not readiness: the process itself is fine.
+      expect((await down.app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await down.close();
+    }
+  });
+});
