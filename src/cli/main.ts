@@ -6,15 +6,15 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { DEMO_ADVERTISER_KEY, DEMO_REQUEST, seedDemo } from '../wiring/demo-data.js';
-import { createRuntime, loggerOptions, openStorage } from '../wiring/runtime.js';
+import { createRuntime, loggerOptions, openStorage, type Runtime } from '../wiring/runtime.js';
 
 const say = (msg: string): void => {
   process.stdout.write(`${msg}\n`);
 };
 
-function config(): Config {
+function config(opts: { requireSecrets?: boolean } = {}): Config {
   try {
-    return loadConfig();
+    return loadConfig(process.env, opts);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`adstack: invalid configuration: ${e.message}\n`);
@@ -27,16 +27,10 @@ function config(): Config {
 async function serve(opts: { demo?: boolean }): Promise<void> {
   const cfg = config();
   const startedAt = performance.now();
-  const rt = await createRuntime(cfg, {
-    demo: opts.demo === true,
-    logger: loggerOptions(cfg.logLevel),
-    progress: say,
-  });
-  if (cfg.adminKeyIsDefault)
-    say(`WARNING: using the development admin key '${cfg.adminKey}'; set ADSTACK_ADMIN_KEY.`);
-  if (cfg.trackingSecretIsDefault)
-    say('WARNING: using the development tracking secret; set ADSTACK_TRACKING_SECRET.');
 
+  // Signals are handled from the first moment: a SIGTERM during migrations or seeding waits for
+  // start-up to finish, then closes cleanly (PGlite must be closed to keep its files consistent).
+  let runtime: Promise<Runtime> | null = null;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -47,16 +41,30 @@ async function serve(opts: { demo?: boolean }): Promise<void> {
       process.exit(1);
     }, 10_000);
     force.unref();
-    rt.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        process.stderr.write(`adstack: error during shutdown: ${String(e)}\n`);
-        process.exit(1);
-      },
-    );
+    (runtime ?? Promise.reject(new Error('not started')))
+      .then((rt) => rt.close())
+      .then(
+        () => process.exit(0),
+        (e: unknown) => {
+          process.stderr.write(`adstack: error during shutdown: ${String(e)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  runtime = createRuntime(cfg, {
+    demo: opts.demo === true,
+    logger: loggerOptions(cfg.logLevel),
+    progress: say,
+  });
+  const rt = await runtime;
+  if (stopping) return;
+  if (cfg.adminKeyIsDefault)
+    say(`WARNING: using the development admin key '${cfg.adminKey}'; set ADSTACK_ADMIN_KEY.`);
+  if (cfg.trackingSecretIsDefault)
+    say('WARNING: using the development tracking secret; set ADSTACK_TRACKING_SECRET.');
 
   const address = await rt.app.listen({ port: cfg.port, host: cfg.host });
   const base = cfg.port === 0 ? address : cfg.publicUrl;
@@ -65,13 +73,13 @@ async function serve(opts: { demo?: boolean }): Promise<void> {
     `adstack is ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s: ${base}  (storage: ${rt.storage.describe})`,
   );
   if (opts.demo === true) {
+    // The admin key is printed only when it is the public development default.
+    const key = cfg.adminKeyIsDefault ? cfg.adminKey : '$ADSTACK_ADMIN_KEY';
     say('Try a decision:');
     say(
       `  curl -s -X POST ${base}/v1/decisions -H 'content-type: application/json' -d '${JSON.stringify(DEMO_REQUEST)}'`,
     );
-    say(
-      `Management API (admin key): curl -s ${base}/v1/admin/campaigns -H 'x-api-key: ${cfg.adminKey}'`,
-    );
+    say(`Management API (admin key): curl -s ${base}/v1/admin/campaigns -H "x-api-key: ${key}"`);
     say(
       `Demo advertiser key: ${DEMO_ADVERTISER_KEY}    OpenAPI: ${base}/docs/json    Metrics: ${base}/metrics`,
     );
@@ -80,7 +88,7 @@ async function serve(opts: { demo?: boolean }): Promise<void> {
 }
 
 async function runMigrate(): Promise<void> {
-  const cfg = config();
+  const cfg = config({ requireSecrets: false });
   const s = await openStorage(cfg, say);
   say(`Schema is up to date (${s.describe}).`);
   await s.driver.close();
@@ -91,7 +99,7 @@ async function runSeed(opts: { demo?: boolean }): Promise<void> {
     process.stderr.write('adstack seed: only --demo is available\n');
     process.exit(2);
   }
-  const cfg = config();
+  const cfg = config({ requireSecrets: false });
   const s = await openStorage(cfg, say);
   const n = await seedDemo(s.store);
   say(`Demo data set: ${n} objects created (${s.describe}).`);
@@ -100,7 +108,7 @@ async function runSeed(opts: { demo?: boolean }): Promise<void> {
 
 const program = new Command()
   .name('adstack')
-  .description('Real-time ads platform: ad decisions, OpenRTB auctions, budgets and events');
+  .description('adstack: real-time ad server (ad decisions, tracking events, management API)');
 program
   .command('serve')
   .description('Start the ad server')

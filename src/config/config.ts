@@ -70,8 +70,13 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   return raw;
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  const production = env.NODE_ENV === 'production';
+export interface LoadOptions {
+  /** false for commands that use neither key nor secret (migrate, seed). Default true. */
+  requireSecrets?: boolean;
+}
+
+export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Config {
+  const production = env.NODE_ENV === 'production' && opts.requireSecrets !== false;
   const port = int(env, 'ADSTACK_PORT', 8080, 0, 65535);
   const host = str(env, 'ADSTACK_HOST') ?? '127.0.0.1';
   const publicUrl = (

@@ -21,7 +21,6 @@ export const ERROR_CODES = {
   ADS_ERR_NOT_FOUND: { status: 404, message: 'No such object' },
   ADS_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
   ADS_ERR_PLACEMENT_NOT_FOUND: { status: 404, message: 'No active placement has this id' },
-  ADS_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed on this route' },
   ADS_ERR_CONFLICT: {
     status: 409,
     message: 'The object is in a state that does not allow this change',

@@ -1,4 +1,5 @@
 import type {
+  Advertiser,
   Campaign,
   Creative,
   EntityByKind,
@@ -48,8 +49,13 @@ export interface CampaignStore {
     patch: EntityPatch<K>,
   ): Promise<EntityByKind[K] | null>;
 
+  /** Creates an advertiser and stores its API key hash atomically (both or neither). */
+  createAdvertiserWithKey(input: NewEntity<'advertisers'>, keyHash: string): Promise<Advertiser>;
   putApiKey(keyHash: string, advertiserId: string): Promise<void>;
-  findApiKey(keyHash: string): Promise<{ advertiser_id: string } | null>;
+  /** The key's advertiser and that advertiser's current status, or null for an unknown key. */
+  findApiKey(
+    keyHash: string,
+  ): Promise<{ advertiser_id: string; advertiser_status: Advertiser['status'] } | null>;
 
   loadServingSnapshot(): Promise<ServingSnapshot>;
 }

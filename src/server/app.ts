@@ -10,7 +10,7 @@ import type { EventService } from '../exchange/events.js';
 import type { CampaignStore } from '../ports/campaign-store.js';
 import type { DependencyCheck } from '../ports/health.js';
 import { Authenticator } from './plugins/auth.js';
-import { installErrorHandling } from './plugins/errors.js';
+import { errorBody, installErrorHandling } from './plugins/errors.js';
 import { installMetrics } from './plugins/metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -29,26 +29,63 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-/** Log redaction: API keys and tracking tokens never reach the logs. */
+/** Log redaction: API keys never reach the logs (headers are not logged; these paths are a guard). */
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers.cookie',
 ];
 
+/**
+ * What a request log line shows: method and URL with every query value blanked (tracking tokens
+ * and any id a client puts in a query string), and no client IP (personal data).
+ */
+export function serializeRequest(req: {
+  method: string;
+  url: string;
+  id?: unknown;
+}): Record<string, unknown> {
+  const q = req.url.indexOf('?');
+  const url =
+    q < 0
+      ? req.url
+      : `${req.url.slice(0, q)}?${req.url.slice(q + 1).replace(/=([^&]*)/g, '=[redacted]')}`;
+  return { id: req.id, method: req.method, url };
+}
+
+/**
+ * preClose runs when close() starts, before in-flight requests drain: from then on /readyz says
+ * 503 and new requests on kept-alive connections are refused in the documented error shape.
+ */
+export function installShutdownGate(app: FastifyInstance): { isShuttingDown: () => boolean } {
+  let shuttingDown = false;
+  app.addHook('preClose', async () => {
+    shuttingDown = true;
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (shuttingDown) {
+      return reply
+        .code(503)
+        .header('connection', 'close')
+        .header('retry-after', '1')
+        .send(errorBody('ADS_ERR_NOT_READY', 'The server is shutting down'));
+    }
+    return undefined;
+  });
+  return { isShuttingDown: () => shuttingDown };
+}
+
 export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    // Our own hook below answers requests during shutdown, in the documented error shape.
+    return503OnClosing: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Request ids are generated, never taken from clients.
     genReqId: () => crypto.randomUUID(),
   });
-  let shuttingDown = false;
-  app.addHook('onClose', async () => {
-    shuttingDown = true;
-  });
+  const gate = installShutdownGate(app);
 
   installErrorHandling(app);
   const metrics = installMetrics(app);
@@ -74,7 +111,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
     auth: new Authenticator(deps.adminKey, deps.store),
     onChange: deps.onCatalogChange,
   });
-  registerOpsRoutes(app, { checks: deps.checks, metrics, isShuttingDown: () => shuttingDown });
+  registerOpsRoutes(app, { checks: deps.checks, metrics, isShuttingDown: gate.isShuttingDown });
   await app.ready();
   return app;
 }

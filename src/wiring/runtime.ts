@@ -2,13 +2,18 @@
  * Composition root: config → adapters → services → HTTP app. The ONLY place that chooses
  * adapters (PostgreSQL or PGlite, Redis and NATS when configured).
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createNatsConnection } from '../adapters/nats/health.js';
 import { systemClock } from '../adapters/memory/clock.js';
-import { PgCampaignStore } from '../adapters/postgres/campaign-store.js';
+import {
+  createPgCampaignStore,
+  type PgCampaignStore,
+} from '../adapters/postgres/campaign-store.js';
 import { createPgDriver, createPgliteDriver, type SqlDriver } from '../adapters/postgres/driver.js';
-import { PgLedger } from '../adapters/postgres/ledger.js';
+import { createPgLedger } from '../adapters/postgres/ledger.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { createRedisConnection } from '../adapters/redis/health.js';
 import type { Config } from '../config/config.js';
@@ -19,7 +24,7 @@ import { TrackingSigner } from '../exchange/tracking.js';
 import type { Clock } from '../ports/clock.js';
 import type { DependencyCheck } from '../ports/health.js';
 import type { Ledger } from '../ports/ledger.js';
-import { build, REDACT_PATHS } from '../server/app.js';
+import { build, REDACT_PATHS, serializeRequest } from '../server/app.js';
 import { seedDemo } from './demo-data.js';
 
 /** Default CTR/CVR priors until the model issue lands (order of magnitude of display ads). */
@@ -43,16 +48,20 @@ export async function openStorage(
     describe = `PostgreSQL at ${new URL(config.databaseUrl).host}`;
   } else {
     // 'memory://' keeps the database in memory (tests); anything else is a folder.
-    if (!config.dataDir.startsWith('memory://')) await mkdir(config.dataDir, { recursive: true });
+    const inMemory = config.dataDir.startsWith('memory://');
+    if (!inMemory) await mkdir(config.dataDir, { recursive: true });
+    const fresh = !inMemory && !existsSync(join(config.dataDir, 'PG_VERSION'));
     progress(
-      `Starting embedded PostgreSQL (PGlite) in ${config.dataDir} (first start takes several seconds)…`,
+      `Starting embedded PostgreSQL (PGlite) in ${config.dataDir}${
+        fresh ? ' (a new data folder: the first start takes several seconds)' : ''
+      }…`,
     );
     driver = await createPgliteDriver({ dataDir: config.dataDir });
     describe = `PGlite in ${config.dataDir}`;
   }
   const m = await migrate(driver);
   if (m.applied.length > 0) progress(`Applied migrations: ${m.applied.join(', ')}`);
-  return { driver, store: new PgCampaignStore(driver), describe };
+  return { driver, store: createPgCampaignStore(driver), describe };
 }
 
 export interface Runtime {
@@ -77,7 +86,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     const n = await seedDemo(storage.store);
     if (n > 0) progress(`Loaded the demo data set (${n} objects).`);
   }
-  const ledger = new PgLedger(storage.driver);
+  const ledger = createPgLedger(storage.driver);
   const checks: DependencyCheck[] = [
     { name: 'database', check: async () => void (await storage.driver.query('SELECT 1')) },
   ];
@@ -151,5 +160,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
 
 /** pino options for the server: JSON logs with API keys redacted. */
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
-  return { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
+  };
 }

@@ -128,8 +128,30 @@ export function campaignStoreContract(adapter: string, open: () => Promise<Store
     it('stores API keys by hash and finds their advertiser', async () => {
       const a = await h.store.create('advertisers', adv('Keyed'));
       await h.store.putApiKey('f'.repeat(64), a.id);
-      expect(await h.store.findApiKey('f'.repeat(64))).toEqual({ advertiser_id: a.id });
+      expect(await h.store.findApiKey('f'.repeat(64))).toEqual({
+        advertiser_id: a.id,
+        advertiser_status: 'active',
+      });
       expect(await h.store.findApiKey('0'.repeat(64))).toBeNull();
+      await h.store.update('advertisers', a.id, { status: 'archived' });
+      expect(await h.store.findApiKey('f'.repeat(64))).toEqual({
+        advertiser_id: a.id,
+        advertiser_status: 'archived',
+      });
+    });
+
+    it('creates an advertiser together with its key, or neither', async () => {
+      const a = await h.store.createAdvertiserWithKey(adv('Atomic'), 'a'.repeat(64));
+      expect(a.id).toMatch(/^adv_/);
+      expect(await h.store.findApiKey('a'.repeat(64))).toEqual({
+        advertiser_id: a.id,
+        advertiser_status: 'active',
+      });
+      // The same key hash again violates the key's primary key: the second advertiser must not exist.
+      await expect(
+        h.store.createAdvertiserWithKey({ ...adv('Twin'), id: 'adv_twin' }, 'a'.repeat(64)),
+      ).rejects.toMatchObject({ code: 'ADS_ERR_CONFLICT' });
+      expect(await h.store.get('advertisers', 'adv_twin')).toBeNull();
     });
 
     it('serving snapshot holds only active campaigns of active advertisers, approved creatives, active placements', async () => {

@@ -162,6 +162,17 @@ describe('two tenants', () => {
     );
   });
 
+  it("an archived advertiser's key stops working", async () => {
+    const c = await tenant('Tenant C');
+    expect((await call('GET', '/v1/admin/campaigns', c.key)).statusCode).toBe(200);
+    expect(
+      (await call('POST', `/v1/admin/advertisers/${c.advertiser}/archive`, ADMIN_KEY)).statusCode,
+    ).toBe(200);
+    const res = await call('GET', '/v1/admin/campaigns', c.key);
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('ADS_ERR_UNAUTHENTICATED');
+  });
+
   it('an edit by the advertiser sends an approved creative back to review', async () => {
     await call('POST', `/v1/admin/creatives/${b.creative}/approval`, ADMIN_KEY, {
       approval: 'approved',

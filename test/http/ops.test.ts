@@ -41,6 +41,62 @@ describe('ops routes', () => {
   });
 });
 
+describe('logging', () => {
+  it('blanks query values (tracking tokens) and logs no client IP', async () => {
+    const { serializeRequest } = await import('../../src/server/app.js');
+    const line = serializeRequest({
+      id: 'r1',
+      method: 'GET',
+      url: '/v1/events/click?t=abc.def&x=1',
+    });
+    expect(line).toEqual({
+      id: 'r1',
+      method: 'GET',
+      url: '/v1/events/click?t=[redacted]&x=[redacted]',
+    });
+  });
+});
+
+describe('shutdown gate', () => {
+  it('refuses requests with 503 ADS_ERR_NOT_READY as soon as close() starts', async () => {
+    const { default: Fastify } = await import('fastify');
+    const http = await import('node:http');
+    const { installShutdownGate } = await import('../../src/server/app.js');
+    const app = Fastify({ return503OnClosing: false }); // as build() sets it
+    const gate = installShutdownGate(app);
+    app.get('/x', async () => ({ ok: true }));
+    // A kept-alive connection stays open while preClose hooks run, as a client's would.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (port: number) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: '/x', agent }, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          })
+          .on('error', reject);
+      });
+    let during: { status: number; body: string; flag: boolean } | undefined;
+    // Registered after the gate's own hook, so it runs once the gate is shut.
+    app.addHook('preClose', async () => {
+      const address = app.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      const res = await get(port);
+      during = { ...res, flag: gate.isShuttingDown() };
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    expect((await get(port)).status).toBe(200);
+    await app.close();
+    agent.destroy();
+    expect(during?.status).toBe(503);
+    expect(during?.flag).toBe(true);
+    expect(JSON.parse(during?.body ?? '{}').error.code).toBe('ADS_ERR_NOT_READY');
+  });
+});
+
 describe('readiness with a dependency down', () => {
   it('/readyz is 503 ADS_ERR_NOT_READY naming the failing dependency', async () => {
     // Nothing listens on port 1: the Redis check must fail within its timeout.

@@ -124,6 +124,10 @@ export function newId(prefix: string): string {
   return prefix + randomBytes(9).toString('base64url');
 }
 
+export function createPgCampaignStore(db: SqlDriver): PgCampaignStore {
+  return new PgCampaignStore(db);
+}
+
 export class PgCampaignStore implements CampaignStore {
   constructor(private readonly db: SqlDriver) {}
 
@@ -195,6 +199,33 @@ export class PgCampaignStore implements CampaignStore {
     }
   }
 
+  async createAdvertiserWithKey(
+    input: NewEntity<'advertisers'>,
+    keyHash: string,
+  ): Promise<EntityByKind['advertisers']> {
+    // One statement, so one transaction: the advertiser never exists without its key.
+    const spec = SPECS.advertisers;
+    const id = input.id ?? newId(spec.idPrefix);
+    const record = input as unknown as Record<string, unknown>;
+    const cols = ['id', ...spec.columns];
+    const params = [id, ...spec.columns.map((c) => toParam(spec, c, record[c])), keyHash];
+    try {
+      const [row] = await this.db.query(
+        `WITH a AS (
+           INSERT INTO advertisers (${cols.join(', ')})
+           VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *
+         ), k AS (
+           INSERT INTO api_keys (key_hash, advertiser_id) SELECT $${params.length}, id FROM a
+         )
+         SELECT * FROM a`,
+        params,
+      );
+      return fromRow<'advertisers'>(spec, row as Record<string, unknown>);
+    } catch (e) {
+      throw mapWriteError(e, 'advertisers');
+    }
+  }
+
   async putApiKey(keyHash: string, advertiserId: string): Promise<void> {
     await this.db.query('INSERT INTO api_keys (key_hash, advertiser_id) VALUES ($1, $2)', [
       keyHash,
@@ -202,9 +233,16 @@ export class PgCampaignStore implements CampaignStore {
     ]);
   }
 
-  async findApiKey(keyHash: string): Promise<{ advertiser_id: string } | null> {
-    const [row] = await this.db.query<{ advertiser_id: string }>(
-      'SELECT advertiser_id FROM api_keys WHERE key_hash = $1',
+  async findApiKey(keyHash: string): Promise<{
+    advertiser_id: string;
+    advertiser_status: EntityByKind['advertisers']['status'];
+  } | null> {
+    const [row] = await this.db.query<{
+      advertiser_id: string;
+      advertiser_status: EntityByKind['advertisers']['status'];
+    }>(
+      `SELECT k.advertiser_id, a.status AS advertiser_status
+       FROM api_keys k JOIN advertisers a ON a.id = k.advertiser_id WHERE k.key_hash = $1`,
       [keyHash],
     );
     return row ?? null;

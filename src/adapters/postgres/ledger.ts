@@ -38,6 +38,10 @@ export interface PgLedgerOptions {
   maxBatch?: number;
 }
 
+export function createPgLedger(db: SqlDriver, opts: PgLedgerOptions = {}): PgLedger {
+  return new PgLedger(db, opts);
+}
+
 export class PgLedger implements Ledger {
   private queue: Pending[] = [];
   private inFlight: Promise<void> | null = null;

@@ -45,6 +45,12 @@ export class Authenticator {
     if (timingSafeEqual(Buffer.from(hash, 'hex'), this.adminHash)) return { role: 'admin' };
     const found = await this.store.findApiKey(hash);
     if (found === null) throw new AdsError('ADS_ERR_UNAUTHENTICATED');
+    if (found.advertiser_status === 'archived') {
+      throw new AdsError(
+        'ADS_ERR_UNAUTHENTICATED',
+        'This advertiser is archived; its keys no longer work',
+      );
+    }
     return { role: 'advertiser', advertiser_id: found.advertiser_id };
   }
 }

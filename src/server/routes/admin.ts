@@ -95,10 +95,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         const input: Record<string, unknown> = { ...body };
         switch (kind) {
           case 'advertisers':
-            requireAdmin(p);
-            input.domain ??= null;
-            input.status ??= 'active';
-            break;
+            throw new AdsError('ADS_ERR_INTERNAL', 'advertisers are created with their key');
           case 'placements':
             requireAdmin(p);
             input.w ??= null;
@@ -171,14 +168,25 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
           },
           async (req, reply) => {
             const p = principalOf(req);
+            if (kind === 'advertisers') {
+              // The advertiser's own API key: shown once, stored only as a hash, created in the
+              // same transaction as the advertiser.
+              requireAdmin(p);
+              const body = req.body as {
+                name: string;
+                domain?: string | null;
+                status?: 'active' | 'paused';
+              };
+              const apiKey = newApiKey();
+              const adv = await store.createAdvertiserWithKey(
+                { name: body.name, domain: body.domain ?? null, status: body.status ?? 'active' },
+                hashKey(apiKey),
+              );
+              await onChange();
+              return reply.code(201).send({ ...adv, api_key: apiKey });
+            }
             const created = await create(kind, p, req.body as Record<string, unknown>);
             await onChange();
-            if (kind === 'advertisers') {
-              // The advertiser's own API key: shown once, stored only as a hash.
-              const apiKey = newApiKey();
-              await store.putApiKey(hashKey(apiKey), created.id);
-              return reply.code(201).send({ ...created, api_key: apiKey });
-            }
             return reply.code(201).send(created);
           },
         );
