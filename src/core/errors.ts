@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   },
   ADS_ERR_TOKEN_EXPIRED: { status: 410, message: 'The tracking token has expired' },
   ADS_ERR_BODY_TOO_LARGE: { status: 413, message: 'The body is larger than this route accepts' },
+  ADS_ERR_OVERLOADED: {
+    status: 429,
+    message: 'The server is shedding load; retry after the Retry-After delay',
+  },
   ADS_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json' },
   ADS_ERR_NOT_READY: { status: 503, message: 'A dependency is not ready' },
   ADS_ERR_INTERNAL: { status: 500, message: 'Internal error' },

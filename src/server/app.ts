@@ -11,6 +11,7 @@ import type { CampaignStore } from '../ports/campaign-store.js';
 import type { DependencyCheck } from '../ports/health.js';
 import { Authenticator } from './plugins/auth.js';
 import { errorBody, installErrorHandling } from './plugins/errors.js';
+import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plugins/load-shed.js';
 import { installMetrics } from './plugins/metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -27,6 +28,7 @@ export interface AppDeps {
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
+  loadShed?: LoadShedOptions;
 }
 
 /** Log redaction: API keys never reach the logs (headers are not logged; these paths are a guard). */
@@ -88,7 +90,9 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   const gate = installShutdownGate(app);
 
   installErrorHandling(app);
-  const metrics = installMetrics(app);
+  const shedder = new LoadShedder(opts.loadShed);
+  installInFlightCounter(app, shedder);
+  const metrics = installMetrics(app, shedder);
   await app.register(swagger, {
     openapi: {
       info: {
@@ -105,7 +109,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
     },
   });
 
-  registerServingRoutes(app, { decisions: deps.decisions, events: deps.events, metrics });
+  registerServingRoutes(app, { decisions: deps.decisions, events: deps.events, metrics, shedder });
   registerAdminRoutes(app, {
     store: deps.store,
     auth: new Authenticator(deps.adminKey, deps.store),
@@ -113,5 +117,6 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   });
   registerOpsRoutes(app, { checks: deps.checks, metrics, isShuttingDown: gate.isShuttingDown });
   await app.ready();
+  shedder.start();
   return app;
 }

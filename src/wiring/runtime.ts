@@ -25,6 +25,7 @@ import type { Clock } from '../ports/clock.js';
 import type { DependencyCheck } from '../ports/health.js';
 import type { Ledger } from '../ports/ledger.js';
 import { build, REDACT_PATHS, serializeRequest } from '../server/app.js';
+import type { LoadShedOptions } from '../server/plugins/load-shed.js';
 import { seedDemo } from './demo-data.js';
 
 /** Default CTR/CVR priors until the model issue lands (order of magnitude of display ads). */
@@ -76,6 +77,8 @@ export interface RuntimeOptions {
   demo?: boolean;
   progress?: (msg: string) => void;
   clock?: Clock;
+  /** Load-shedding overrides (tests force a utilisation). */
+  loadShed?: LoadShedOptions;
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -134,6 +137,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     },
     {
       logger: opts.logger ?? false,
+      ...(opts.loadShed !== undefined ? { loadShed: opts.loadShed } : {}),
     },
   );
   onRefreshError = (e) =>

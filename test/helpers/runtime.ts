@@ -1,6 +1,6 @@
 /** The real composition root on an in-memory PGlite with the demo data and a fake clock. */
 import { loadConfig } from '../../src/config/config.js';
-import { createRuntime, type Runtime } from '../../src/wiring/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/wiring/runtime.js';
 import { FakeClock } from './fake-clock.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -9,7 +9,10 @@ export interface TestRuntime extends Runtime {
   clock: FakeClock;
 }
 
-export async function startTestRuntime(env: Record<string, string> = {}): Promise<TestRuntime> {
+export async function startTestRuntime(
+  env: Record<string, string> = {},
+  opts: Pick<RuntimeOptions, 'loadShed'> = {},
+): Promise<TestRuntime> {
   const clock = new FakeClock();
   const config = loadConfig({
     ADSTACK_DATA_DIR: 'memory://',
@@ -19,7 +22,7 @@ export async function startTestRuntime(env: Record<string, string> = {}): Promis
     ADSTACK_TRACKING_SECRET: 'test-tracking-secret-0123456789',
     ...env,
   });
-  const rt = await createRuntime(config, { demo: true, clock });
+  const rt = await createRuntime(config, { demo: true, clock, ...opts });
   return Object.assign(rt, { clock });
 }
 

@@ -4,14 +4,18 @@
  * Routes are labelled by their pattern (`/v1/admin/campaigns/:id`), never the raw URL.
  */
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LoadShedder } from './load-shed.js';
 
 export interface HttpMetrics {
   registry: Registry;
   decisions: Counter<'outcome' | 'reason'>;
+  shed: Counter<'reason'>;
 }
 
-export function installMetrics(app: FastifyInstance): HttpMetrics {
+const ZONE_LEVEL = { normal: 0, elevated: 1, critical: 2 } as const;
+
+export function installMetrics(app: FastifyInstance, shedder: LoadShedder): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -33,10 +37,40 @@ export function installMetrics(app: FastifyInstance): HttpMetrics {
     labelNames: ['outcome', 'reason'] as const,
     registers: [registry],
   });
+  const shed = new Counter({
+    name: 'adstack_shed_total',
+    help: 'Decision requests refused with 429 by load shedding, by closed-enum reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'adstack_load_utilization',
+    help: 'Utilisation seen by load shedding: max(event-loop lag / target, in-flight / limit)',
+    registers: [registry],
+    collect() {
+      this.set(shedder.utilization());
+    },
+  });
+  new Gauge({
+    name: 'adstack_load_zone',
+    help: 'Load zone: 0 normal (<70%), 1 elevated (70-90%, add capacity), 2 critical (>90%, shedding)',
+    registers: [registry],
+    collect() {
+      this.set(ZONE_LEVEL[shedder.zone()]);
+    },
+  });
+  new Gauge({
+    name: 'adstack_http_in_flight',
+    help: 'HTTP requests being processed',
+    registers: [registry],
+    collect() {
+      this.set(shedder.inFlight);
+    },
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ route, method: req.method, status: String(reply.statusCode) });
     latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
   });
-  return { registry, decisions };
+  return { registry, decisions, shed };
 }

@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AdRequest } from '../../core/domain/ad-request.js';
 import type { DecisionService } from '../../exchange/decision.js';
 import type { EventService } from '../../exchange/events.js';
+import { errorBody } from '../plugins/errors.js';
+import type { LoadShedder } from '../plugins/load-shed.js';
 import type { HttpMetrics } from '../plugins/metrics.js';
 import { AD_REQUEST, TOKEN_QUERY } from '../schemas.js';
 
@@ -15,7 +17,11 @@ export interface ServingDeps {
   decisions: DecisionService;
   events: EventService;
   metrics: HttpMetrics;
+  shedder: LoadShedder;
 }
+
+const SHED_BODY = (reason: string) =>
+  errorBody('ADS_ERR_OVERLOADED', `The server is shedding load (${reason}); retry after 1 s`);
 
 export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): void {
   app.post(
@@ -23,13 +29,38 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
     {
       bodyLimit: HOT_ROUTE_BODY_LIMIT,
       schema: { tags: ['serving'], summary: 'Decide which ad to show', body: AD_REQUEST },
+      // Far past capacity, refuse before the body is even read (cheapest possible "no").
+      onRequest: async (_req, reply) => {
+        const reason = deps.shedder.admitEarly();
+        if (reason !== null) {
+          deps.metrics.shed.inc({ reason });
+          return reply
+            .code(429)
+            .header('retry-after', '1')
+            .header('x-adstack-shed', reason)
+            .send(SHED_BODY(reason));
+        }
+        return undefined;
+      },
     },
     async (req, reply) => {
-      const outcome = deps.decisions.decide(req.body as AdRequest);
+      const body = req.body as AdRequest;
+      const shed = deps.shedder.admitDecision(body.placement_id);
+      if (shed !== null) {
+        deps.metrics.shed.inc({ reason: shed });
+        return reply
+          .code(429)
+          .header('retry-after', '1')
+          .header('x-adstack-shed', shed)
+          .send(SHED_BODY(shed));
+      }
+      const outcome = deps.decisions.decide(body);
       if (outcome.kind === 'no_fill') {
+        deps.shedder.observe(body.placement_id, 0);
         deps.metrics.decisions.inc({ outcome: 'no_fill', reason: outcome.reason });
         return reply.code(204).header('x-adstack-no-fill', outcome.reason).send();
       }
+      deps.shedder.observe(body.placement_id, outcome.fill.price.clearing_cpm_micros / 1000);
       deps.metrics.decisions.inc({ outcome: 'fill', reason: '' });
       return outcome.fill;
     },

@@ -1,0 +1,131 @@
+/**
+ * Admission control for the decision routes (policy: src/core/resilience/load-shed.ts).
+ *
+ * Utilisation = max(event-loop lag / lagTargetMs, requests in flight / maxInFlight), sampled
+ * every `sampleIntervalMs`: lag catches CPU saturation (work queued behind the loop, including
+ * connections not yet parsed), in-flight catches slow dependencies. A request's value is the
+ * recent revenue per request of its placement (an EWMA of clearing price / 1000 per decision,
+ * 0 for no-fills); the P95 of recent request values sets the keep-always line.
+ * Only decisions are shed; events, billing, admin and ops routes are always admitted.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { FastifyInstance } from 'fastify';
+import {
+  DEFAULT_LOAD_SHED,
+  decideShed,
+  quantile,
+  zoneOf,
+  type LoadShedConfig,
+  type LoadZone,
+  type ShedReason,
+} from '../../core/resilience/load-shed.js';
+
+export interface LoadShedOptions {
+  lagTargetMs?: number;
+  maxInFlight?: number;
+  sampleIntervalMs?: number;
+  policy?: LoadShedConfig;
+  /** Tests force a utilisation; production measures it. */
+  utilization?: () => number;
+  random?: () => number;
+}
+
+const VALUE_WINDOW = 1024;
+const EWMA_ALPHA = 0.05;
+
+export class LoadShedder {
+  inFlight = 0;
+  private lag: IntervalHistogram | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private measured = 0;
+  private readonly placementValue = new Map<string, number>();
+  private readonly recentValues: number[] = [];
+  private valueCursor = 0;
+  private valueP95 = 0;
+  private sinceP95 = 0;
+  readonly shed: Record<ShedReason, number> = { low_value: 0, hard_limit: 0 };
+  private readonly lagTargetMs: number;
+  private readonly maxInFlight: number;
+  readonly policy: LoadShedConfig;
+
+  constructor(private readonly opts: LoadShedOptions = {}) {
+    this.lagTargetMs = opts.lagTargetMs ?? 50;
+    this.maxInFlight = opts.maxInFlight ?? 256;
+    this.policy = opts.policy ?? DEFAULT_LOAD_SHED;
+  }
+
+  start(): void {
+    if (this.opts.utilization !== undefined || this.timer !== null) return;
+    this.lag = monitorEventLoopDelay({ resolution: 10 });
+    this.lag.enable();
+    this.timer = setInterval(() => this.sample(), this.opts.sampleIntervalMs ?? 250);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.lag?.disable();
+  }
+
+  private sample(): void {
+    if (this.lag === null) return;
+    // The histogram includes the 10 ms sampling resolution itself; subtract it.
+    const lagMs = Math.max(0, this.lag.mean / 1e6 - 10);
+    this.lag.reset();
+    this.measured = lagMs / this.lagTargetMs;
+  }
+
+  utilization(): number {
+    if (this.opts.utilization !== undefined) return this.opts.utilization();
+    return Math.max(this.measured, this.inFlight / this.maxInFlight);
+  }
+
+  zone(): LoadZone {
+    return zoneOf(this.utilization(), this.policy);
+  }
+
+  /** Before the body is read: only the hard limit applies. */
+  admitEarly(): ShedReason | null {
+    if (this.utilization() >= this.policy.hardLimit) {
+      this.shed.hard_limit += 1;
+      return 'hard_limit';
+    }
+    return null;
+  }
+
+  /** With the placement known: value-based shedding in the critical zone. */
+  admitDecision(placementId: string): ShedReason | null {
+    const value = this.placementValue.get(placementId) ?? 0;
+    const random = (this.opts.random ?? Math.random)();
+    const reason = decideShed(this.utilization(), value, this.valueP95, random, this.policy);
+    if (reason !== null) this.shed[reason] += 1;
+    return reason;
+  }
+
+  /** Learns what a decision on this placement earned (micros per request). */
+  observe(placementId: string, revenueMicros: number): void {
+    const prev = this.placementValue.get(placementId);
+    const next = prev === undefined ? revenueMicros : prev + EWMA_ALPHA * (revenueMicros - prev);
+    this.placementValue.set(placementId, next);
+    if (this.recentValues.length < VALUE_WINDOW) this.recentValues.push(next);
+    else this.recentValues[this.valueCursor] = next;
+    this.valueCursor = (this.valueCursor + 1) % VALUE_WINDOW;
+    if (++this.sinceP95 >= 128) {
+      this.sinceP95 = 0;
+      this.valueP95 = quantile(this.recentValues, 0.95);
+    }
+  }
+}
+
+/** Counts in-flight requests (decremented when the response closes, even on client abort). */
+export function installInFlightCounter(app: FastifyInstance, shedder: LoadShedder): void {
+  app.addHook('onRequest', async (req, reply) => {
+    shedder.inFlight += 1;
+    reply.raw.once('close', () => {
+      shedder.inFlight -= 1;
+    });
+    void req;
+  });
+  app.addHook('onClose', async () => shedder.stop());
+}
