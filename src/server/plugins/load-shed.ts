@@ -50,7 +50,7 @@ export class LoadShedder {
 
   constructor(private readonly opts: LoadShedOptions = {}) {
     this.lagTargetMs = opts.lagTargetMs ?? 50;
-    this.maxInFlight = opts.maxInFlight ?? 256;
+    this.maxInFlight = opts.maxInFlight ?? 128;
     this.policy = opts.policy ?? DEFAULT_LOAD_SHED;
   }
 
