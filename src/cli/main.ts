@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /**
- * `adstack` command: serve, migrate, seed --demo. Configuration comes from ADSTACK_* variables
- * (README "Configuration"); a bad variable stops the command with exit status 2 and names it.
+ * `adstack` command: serve, migrate, seed --demo, auction. Configuration comes from ADSTACK_*
+ * variables (README "Configuration"); a bad variable stops the command with exit status 2 and
+ * names it.
  */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
+import { AUCTION_HELP, auctionAction } from './auction.js';
+import { isClusterWorker, reportWorkerReady, runPrimary } from './cluster.js';
 import { DEMO_ADVERTISER_KEY, DEMO_REQUEST, seedDemo } from '../wiring/demo-data.js';
 import { createRuntime, loggerOptions, openStorage, type Runtime } from '../wiring/runtime.js';
 
@@ -27,6 +30,12 @@ function config(opts: { requireSecrets?: boolean } = {}): Config {
 async function serve(opts: { demo?: boolean }): Promise<void> {
   const cfg = config();
   const startedAt = performance.now();
+  if (cfg.workers > 1 && !isClusterWorker()) {
+    await runPrimary(cfg, { demo: opts.demo === true }, say);
+    return;
+  }
+  // Workers of a cluster: the primary has already migrated and seeded, and prints the banner.
+  const quiet = isClusterWorker();
 
   // Signals are handled from the first moment: a SIGTERM during migrations or seeding waits for
   // start-up to finish, then closes cleanly (PGlite must be closed to keep its files consistent).
@@ -55,18 +64,22 @@ async function serve(opts: { demo?: boolean }): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   runtime = createRuntime(cfg, {
-    demo: opts.demo === true,
+    demo: opts.demo === true && !quiet,
     logger: loggerOptions(cfg.logLevel),
     progress: say,
   });
   const rt = await runtime;
   if (stopping) return;
-  if (cfg.adminKeyIsDefault)
+  if (!quiet && cfg.adminKeyIsDefault)
     say(`WARNING: using the development admin key '${cfg.adminKey}'; set ADSTACK_ADMIN_KEY.`);
-  if (cfg.trackingSecretIsDefault)
+  if (!quiet && cfg.trackingSecretIsDefault)
     say('WARNING: using the development tracking secret; set ADSTACK_TRACKING_SECRET.');
 
   const address = await rt.app.listen({ port: cfg.port, host: cfg.host });
+  if (quiet) {
+    reportWorkerReady(address);
+    return;
+  }
   const base = cfg.port === 0 ? address : cfg.publicUrl;
   say('');
   say(
@@ -120,6 +133,14 @@ program
   .description('Load a data set')
   .option('--demo', 'the demo data set')
   .action(runSeed);
+program
+  .command('auction')
+  .description(
+    'Run one auction: JSON on stdin, outcome JSON on stdout (contract: src/cli/auction.ts)',
+  )
+  .option('--explain', 'also print eCPMs, clearing prices and each loser with its IAB loss reason')
+  .addHelpText('after', AUCTION_HELP)
+  .action(auctionAction);
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`adstack: ${e instanceof Error ? e.message : String(e)}\n`);

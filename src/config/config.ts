@@ -19,6 +19,8 @@ export interface Config {
   readonly trackingTtlMs: number;
   readonly refreshIntervalMs: number;
   readonly logLevel: string;
+  /** Server processes (node:cluster) sharing the port; > 1 needs PostgreSQL. */
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {
@@ -105,11 +107,20 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     );
   }
 
+  const databaseUrl = url(env, 'ADSTACK_DATABASE_URL', ['postgres', 'postgresql']);
+  const workers = int(env, 'ADSTACK_WORKERS', 1, 1, 64);
+  if (workers > 1 && databaseUrl === null) {
+    throw new ConfigError(
+      'ADSTACK_WORKERS',
+      "more than one worker needs ADSTACK_DATABASE_URL (PGlite is one process's private database)",
+    );
+  }
+
   return Object.freeze({
     port,
     host,
     publicUrl,
-    databaseUrl: url(env, 'ADSTACK_DATABASE_URL', ['postgres', 'postgresql']),
+    databaseUrl,
     dataDir: str(env, 'ADSTACK_DATA_DIR') ?? './data',
     redisUrl: url(env, 'ADSTACK_REDIS_URL', ['redis', 'rediss']),
     natsUrl: url(env, 'ADSTACK_NATS_URL', ['nats']),
@@ -120,5 +131,6 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     trackingTtlMs: int(env, 'ADSTACK_TRACKING_TTL_S', 86_400, 60, 30 * 86_400) * 1000,
     refreshIntervalMs: int(env, 'ADSTACK_REFRESH_INTERVAL_MS', 5000, 100, 3_600_000),
     logLevel,
+    workers,
   });
 }

@@ -28,13 +28,65 @@ export const NoFillReason = {
 export type NoFillReason = (typeof NoFillReason)[keyof typeof NoFillReason];
 
 /**
- * IAB OpenRTB loss-reason codes (OpenRTB 2.5 §5.25 / AdCOM), the subset used so far.
- * Source: IAB Tech Lab, "OpenRTB API Specification Version 2.5", list 5.25 "Loss Reason Codes".
+ * IAB OpenRTB loss-reason codes, the `${AUCTION_LOSS}` macro and the code sent in a loss notice.
+ * Source: IAB Tech Lab, "OpenRTB API Specification Version 2.5", list 5.25 "Loss Reason Codes";
+ * OpenRTB 2.6 §4.4 points to the same list in AdCOM / OpenRTB 3.0 "Enumerations" (the 2021
+ * errata re-aligned 206–212 with 2.x and added 214 and 215). Table copied in
+ * openrtb-corpus/RULES.md §8. Values are the wire codes and never change.
+ *
+ * Codes 500 and up are exchange specific (list 5.25: "should be communicated to bidders a
+ * priori"); ours are listed at the end and documented in docs/decisions/0005-auction-engine.md.
  */
 export const LossReason = {
   BidWon: 0,
   InternalError: 1,
+  ImpressionOpportunityExpired: 2,
+  InvalidBidResponse: 3,
+  InvalidDealId: 4,
+  InvalidAuctionId: 5,
+  InvalidAdvertiserDomain: 6,
+  MissingMarkup: 7,
+  MissingCreativeId: 8,
+  MissingBidPrice: 9,
+  MissingMinimumCreativeApprovalData: 10,
   BelowAuctionFloor: 100,
+  BelowDealFloor: 101,
   LostToHigherBid: 102,
+  LostToDeal: 103,
+  BuyerSeatBlocked: 104,
+  CreativeFilteredGeneral: 200,
+  CreativeFilteredPendingProcessing: 201,
+  CreativeFilteredDisapproved: 202,
+  CreativeFilteredSizeNotAllowed: 203,
+  CreativeFilteredIncorrectFormat: 204,
+  CreativeFilteredAdvertiserExclusions: 205,
+  CreativeFilteredAppStoreIdExclusions: 206,
+  CreativeFilteredNotSecure: 207,
+  CreativeFilteredLanguageExclusions: 208,
+  CreativeFilteredCategoryExclusions: 209,
+  CreativeFilteredAttributeExclusions: 210,
+  CreativeFilteredAdTypeExclusions: 211,
+  CreativeFilteredAnimationTooLong: 212,
+  CreativeFilteredNotAllowedInDeal: 213,
+  CreativeFilteredInvalidSkadnetwork: 214,
+  CreativeFilteredAppBundleExclusions: 215,
+  /**
+   * Exchange specific: the slot went to a higher-priority line that the bid out-bid on eCPM
+   * (guaranteed/sponsorship over deals and open auction, or any paid bid over a house ad).
+   * A bid displaced by a deal gets the IAB code 103 instead.
+   */
+  LostToHigherPriority: 500,
 } as const;
 export type LossReason = (typeof LossReason)[keyof typeof LossReason];
+
+const LOSS_REASON_NAMES = new Map<number, string>(
+  Object.entries(LossReason).map(([name, code]) => [
+    code,
+    name.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? c.toLowerCase() : `_${c.toLowerCase()}`)),
+  ]),
+);
+
+/** snake_case name of a loss-reason code (`102` → `lost_to_higher_bid`), for logs and --explain. */
+export function lossReasonName(code: LossReason): string {
+  return LOSS_REASON_NAMES.get(code) ?? `exchange_${code}`;
+}

@@ -4,9 +4,10 @@
  *   placement → candidates (targeting + creative fit) → predict (CTR/CVR) → auction → render
  *
  * Today: targeting over the in-memory ServingIndex, a constant CTR/CVR prior per pricing model,
- * eCPM ranking and a single-slot second-price auction with the placement floor as reserve.
- * Later issues replace stages one by one (GBDT prediction, pacing and frequency gates, the full
- * auction engine, external OpenRTB demand) without changing the stage boundaries.
+ * eCPM ranking and a single-slot second-price auction (src/core/auction) with the placement
+ * floor as reserve.
+ * Later issues replace stages one by one (GBDT prediction, pacing and frequency gates,
+ * external OpenRTB demand) without changing the stage boundaries.
  * Not enforced yet: budgets, pacing and frequency caps (stored and validated, not applied).
  */
 import { randomUUID } from 'node:crypto';
@@ -15,8 +16,7 @@ import type { Campaign, Creative, Placement } from '../core/domain/entities.js';
 import { AdsError } from '../core/errors.js';
 import { creativeFits } from '../core/filters/creative.js';
 import { matchCampaign } from '../core/filters/targeting.js';
-import { runSecondPrice, type AuctionCandidate } from '../core/auction/second-price.js';
-import type { Prediction } from '../core/auction/ecpm.js';
+import { runAuction, type AuctionBid, type Prediction } from '../core/auction/index.js';
 import { NoFillReason, type FilterReason } from '../core/reasons.js';
 import type { Clock } from '../ports/clock.js';
 import type { ServingIndex } from './serving-index.js';
@@ -26,7 +26,7 @@ export interface DecisionConfig {
   publicUrl: string; // base of tracking URLs, no trailing slash
   trackingTtlMs: number;
   priors: Prediction;
-  incrementMicros: number;
+  incrementMicros: number; // second-price increment, in the winner's own billing unit
 }
 
 export interface DecisionDeps {
@@ -119,30 +119,27 @@ export class DecisionService {
       return { kind: 'no_fill', reason: NoFillReason.NoEligibleCampaign, filtered };
     }
     const byId = new Map(candidates.map((c) => [c.campaign.id, c]));
-    const auctionInput: AuctionCandidate[] = candidates.map((c) => ({
+    const auctionInput: AuctionBid[] = candidates.map((c) => ({
       id: c.campaign.id,
       model: c.campaign.pricing_model,
       bid_micros: c.campaign.bid_micros,
       prediction: predict(c, config.priors),
     }));
-    const outcome = runSecondPrice(auctionInput, {
-      floor_cpm_micros: placement.floor_cpm_micros,
+    const outcome = runAuction(auctionInput, {
+      mechanism: 'second_price',
+      slot_factors: [1],
+      reserve_cpm_micros: placement.floor_cpm_micros,
       increment_micros: config.incrementMicros,
     });
-    const winner = outcome.winner === null ? undefined : byId.get(outcome.winner.id);
-    if (outcome.winner === null || winner === undefined) {
+    const top = outcome.winners[0];
+    const winner = top === undefined ? undefined : byId.get(top.id);
+    if (top === undefined || winner === undefined) {
       filtered.below_floor = outcome.losers.length;
       return { kind: 'no_fill', reason: NoFillReason.AllBelowFloor, filtered };
     }
     return {
       kind: 'fill',
-      fill: this.render(
-        winner,
-        placement,
-        outcome.winner.price_micros,
-        outcome.winner.clearing_ecpm_micros,
-        nowMs,
-      ),
+      fill: this.render(winner, placement, top.price_micros, top.clearing_ecpm_micros, nowMs),
     };
   }
 

@@ -39,6 +39,8 @@ describe('configuration', () => {
     [{ ADSTACK_LOG_LEVEL: 'loud' }, 'ADSTACK_LOG_LEVEL'],
     [{ ADSTACK_TRACKING_TTL_S: '1' }, 'ADSTACK_TRACKING_TTL_S'],
     [{ NODE_ENV: 'production' }, 'ADSTACK_ADMIN_KEY'],
+    [{ ADSTACK_WORKERS: '2' }, 'ADSTACK_WORKERS'],
+    [{ ADSTACK_WORKERS: '0', ADSTACK_DATABASE_URL: 'postgres://x@h/db' }, 'ADSTACK_WORKERS'],
     [{ NODE_ENV: 'production', ADSTACK_ADMIN_KEY: 'a-long-admin-key' }, 'ADSTACK_TRACKING_SECRET'],
   ])('names the bad variable: %j', (env, variable) => {
     let err: unknown;
