@@ -17,7 +17,12 @@ import { AdsError } from '../core/errors.js';
 import { creativeFits } from '../core/filters/creative.js';
 import { matchCampaign } from '../core/filters/targeting.js';
 import { runAuction, type AuctionBid, type Prediction } from '../core/auction/index.js';
-import { NoFillReason, type FilterReason } from '../core/reasons.js';
+import {
+  lossReasonName,
+  NoFillReason,
+  type FilterReason,
+  type LossReason,
+} from '../core/reasons.js';
 import type { Clock } from '../ports/clock.js';
 import type { ServingIndex } from './serving-index.js';
 import type { TrackingSigner } from './tracking.js';
@@ -53,9 +58,48 @@ export interface Fill {
   tracking: { impression_url: string; click_url: string };
 }
 
+/** Why one campaign did or did not win this decision (the `?debug=1` explain output). */
+export type CandidateVerdict =
+  | { campaign_id: string; result: 'filtered'; reason: FilterReason }
+  | {
+      campaign_id: string;
+      creative_id: string;
+      result: 'lost';
+      reason: LossReason;
+      reason_name: string;
+      ecpm_micros: number;
+    }
+  | {
+      campaign_id: string;
+      creative_id: string;
+      result: 'won';
+      ecpm_micros: number;
+      clearing_cpm_micros: number;
+      price_micros: number;
+    };
+
+export interface DecisionExplain {
+  /** Milliseconds spent in each stage, measured on the monotonic clock. */
+  stage_ms: {
+    placement: number;
+    candidates: number;
+    predict: number;
+    auction: number;
+    render: number;
+  };
+  prediction: Prediction & { source: 'constant_prior' };
+  floor_cpm_micros: number;
+  candidates: CandidateVerdict[];
+}
+
 export type DecisionOutcome =
-  | { kind: 'fill'; fill: Fill }
-  | { kind: 'no_fill'; reason: NoFillReason; filtered: Partial<Record<FilterReason, number>> };
+  | { kind: 'fill'; fill: Fill; explain?: DecisionExplain }
+  | {
+      kind: 'no_fill';
+      reason: NoFillReason;
+      filtered: Partial<Record<FilterReason, number>>;
+      explain?: DecisionExplain;
+    };
 
 interface Candidate {
   campaign: Campaign;
@@ -69,13 +113,17 @@ function resolvePlacement(index: ServingIndex, placementId: string): Placement {
   return p;
 }
 
-/** Stage: targeting and creative fit; every campaign left out is counted by reason. */
+/**
+ * Stage: targeting and creative fit; every campaign left out is counted by reason (and, when
+ * explaining, listed with it).
+ */
 function retrieveCandidates(
   index: ServingIndex,
   req: AdRequest,
   placement: Placement,
   nowMs: number,
   filtered: Partial<Record<FilterReason, number>>,
+  verdicts: CandidateVerdict[] | null,
 ): Candidate[] {
   const view = index.current();
   const out: Candidate[] = [];
@@ -83,6 +131,7 @@ function retrieveCandidates(
     const r = matchCampaign(campaign, req, placement, nowMs);
     if (!r.pass) {
       filtered[r.reason] = (filtered[r.reason] ?? 0) + 1;
+      verdicts?.push({ campaign_id: campaign.id, result: 'filtered', reason: r.reason });
       continue;
     }
     const creative = view.creativesByCampaign
@@ -90,6 +139,11 @@ function retrieveCandidates(
       ?.find((c) => creativeFits(c, placement));
     if (creative === undefined) {
       filtered.no_matching_creative = (filtered.no_matching_creative ?? 0) + 1;
+      verdicts?.push({
+        campaign_id: campaign.id,
+        result: 'filtered',
+        reason: 'no_matching_creative',
+      });
       continue;
     }
     out.push({ campaign, creative });
@@ -109,14 +163,46 @@ export class DecisionService {
     this.newId = deps.newId ?? randomUUID;
   }
 
-  decide(req: AdRequest): DecisionOutcome {
+  /**
+   * Runs the stages. With `explain`, also records each stage's time and every campaign's
+   * verdict; without it the hot path pays for neither.
+   */
+  decide(req: AdRequest, opts: { explain?: boolean } = {}): DecisionOutcome {
     const { index, clock, config } = this.deps;
+    const explaining = opts.explain === true;
     const nowMs = clock.nowMs();
+    const t0 = explaining ? clock.monotonicMs() : 0;
+    const lap = (from: number): number => clock.monotonicMs() - from;
+    const stageMs = { placement: 0, candidates: 0, predict: 0, auction: 0, render: 0 };
+    const verdicts: CandidateVerdict[] | null = explaining ? [] : null;
+
     const placement = resolvePlacement(index, req.placement_id);
+    let t = explaining ? clock.monotonicMs() : 0;
+    if (explaining) stageMs.placement = t - t0;
+
     const filtered: Partial<Record<FilterReason, number>> = {};
-    const candidates = retrieveCandidates(index, req, placement, nowMs, filtered);
+    const candidates = retrieveCandidates(index, req, placement, nowMs, filtered, verdicts);
+    if (explaining) {
+      stageMs.candidates = lap(t);
+      t = clock.monotonicMs();
+    }
+    const explain = (): DecisionExplain | undefined =>
+      verdicts === null
+        ? undefined
+        : {
+            stage_ms: stageMs,
+            prediction: { ...config.priors, source: 'constant_prior' },
+            floor_cpm_micros: placement.floor_cpm_micros,
+            candidates: verdicts,
+          };
     if (candidates.length === 0) {
-      return { kind: 'no_fill', reason: NoFillReason.NoEligibleCampaign, filtered };
+      const e = explain();
+      return {
+        kind: 'no_fill',
+        reason: NoFillReason.NoEligibleCampaign,
+        filtered,
+        ...(e ? { explain: e } : {}),
+      };
     }
     const byId = new Map(candidates.map((c) => [c.campaign.id, c]));
     const auctionInput: AuctionBid[] = candidates.map((c) => ({
@@ -125,22 +211,58 @@ export class DecisionService {
       bid_micros: c.campaign.bid_micros,
       prediction: predict(c, config.priors),
     }));
+    if (explaining) {
+      stageMs.predict = lap(t);
+      t = clock.monotonicMs();
+    }
     const outcome = runAuction(auctionInput, {
       mechanism: 'second_price',
       slot_factors: [1],
       reserve_cpm_micros: placement.floor_cpm_micros,
       increment_micros: config.incrementMicros,
     });
+    if (explaining) {
+      stageMs.auction = lap(t);
+      t = clock.monotonicMs();
+    }
+    if (verdicts !== null) {
+      for (const l of outcome.losers) {
+        verdicts.push({
+          campaign_id: l.id,
+          creative_id: byId.get(l.id)?.creative.id ?? '',
+          result: 'lost',
+          reason: l.reason,
+          reason_name: lossReasonName(l.reason),
+          ecpm_micros: Math.round(l.ecpm_micros),
+        });
+      }
+    }
     const top = outcome.winners[0];
     const winner = top === undefined ? undefined : byId.get(top.id);
     if (top === undefined || winner === undefined) {
       filtered.below_floor = outcome.losers.length;
-      return { kind: 'no_fill', reason: NoFillReason.AllBelowFloor, filtered };
+      const e = explain();
+      return {
+        kind: 'no_fill',
+        reason: NoFillReason.AllBelowFloor,
+        filtered,
+        ...(e ? { explain: e } : {}),
+      };
     }
-    return {
-      kind: 'fill',
-      fill: this.render(winner, placement, top.price_micros, top.clearing_ecpm_micros, nowMs),
-    };
+    const fill = this.render(winner, placement, top.price_micros, top.clearing_ecpm_micros, nowMs);
+    if (verdicts !== null) {
+      stageMs.render = lap(t);
+      verdicts.push({
+        campaign_id: top.id,
+        creative_id: winner.creative.id,
+        result: 'won',
+        ecpm_micros: Math.round(top.ecpm_micros),
+        clearing_cpm_micros: fill.price.clearing_cpm_micros,
+        price_micros: top.price_micros,
+      });
+    }
+    const e = explain();
+    return { kind: 'fill', fill, ...(e ? { explain: e } : {}) };
   }
 
   /** Stage: the response, with signed impression and click URLs. */

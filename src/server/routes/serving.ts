@@ -4,9 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AdRequest } from '../../core/domain/ad-request.js';
+import { AdsError } from '../../core/errors.js';
 import type { DecisionService } from '../../exchange/decision.js';
 import type { EventService } from '../../exchange/events.js';
 import { errorBody } from '../plugins/errors.js';
+import type { Authenticator } from '../plugins/auth.js';
 import type { LoadShedder } from '../plugins/load-shed.js';
 import type { HttpMetrics } from '../plugins/metrics.js';
 import { AD_REQUEST, TOKEN_QUERY } from '../schemas.js';
@@ -18,7 +20,14 @@ export interface ServingDeps {
   events: EventService;
   metrics: HttpMetrics;
   shedder: LoadShedder;
+  auth: Authenticator;
 }
+
+const DECISION_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { debug: { type: 'string', enum: ['0', '1'] } },
+} as const;
 
 const SHED_BODY = (reason: string) =>
   errorBody('ADS_ERR_OVERLOADED', `The server is shedding load (${reason}); retry after 1 s`);
@@ -28,7 +37,12 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
     '/v1/decisions',
     {
       bodyLimit: HOT_ROUTE_BODY_LIMIT,
-      schema: { tags: ['serving'], summary: 'Decide which ad to show', body: AD_REQUEST },
+      schema: {
+        tags: ['serving'],
+        summary: 'Decide which ad to show (?debug=1 with the admin key explains every candidate)',
+        body: AD_REQUEST,
+        querystring: DECISION_QUERY,
+      },
       // Far past capacity, refuse before the body is even read (cheapest possible "no").
       onRequest: async (_req, reply) => {
         const reason = deps.shedder.admitEarly();
@@ -45,6 +59,17 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
     },
     async (req, reply) => {
       const body = req.body as AdRequest;
+      if ((req.query as { debug?: string }).debug === '1') {
+        // Explaining reveals every campaign's bid and targeting: admin key only, never shed.
+        const p = await deps.auth.principal(req);
+        if (p.role !== 'admin') {
+          throw new AdsError('ADS_ERR_FORBIDDEN', '?debug=1 needs the admin key');
+        }
+        const outcome = deps.decisions.decide(body, { explain: true });
+        return outcome.kind === 'fill'
+          ? { ...outcome.fill, debug: outcome.explain }
+          : { no_fill: outcome.reason, filtered: outcome.filtered, debug: outcome.explain };
+      }
       const shed = deps.shedder.admitDecision(body.placement_id);
       if (shed !== null) {
         deps.metrics.shed.inc({ reason: shed });
