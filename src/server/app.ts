@@ -3,26 +3,19 @@
  * the environment: src/wiring/ does that and passes the results in. Tests call build() and
  * use app.inject().
  */
-import swagger from "@fastify/swagger";
-import Fastify, {
-  type FastifyInstance,
-  type FastifyServerOptions,
-} from "fastify";
-import type { DecisionService } from "../exchange/decision.js";
-import type { EventService } from "../exchange/events.js";
-import type { CampaignStore } from "../ports/campaign-store.js";
-import type { DependencyCheck } from "../ports/health.js";
-import { Authenticator } from "./plugins/auth.js";
-import { errorBody, installErrorHandling } from "./plugins/errors.js";
-import {
-  installInFlightCounter,
-  LoadShedder,
-  type LoadShedOptions,
-} from "./plugins/load-shed.js";
-import { installMetrics } from "./plugins/metrics.js";
-import { registerAdminRoutes } from "./routes/admin.js";
-import { registerOpsRoutes } from "./routes/ops.js";
-import { registerServingRoutes } from "./routes/serving.js";
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { DecisionService } from '../exchange/decision.js';
+import type { EventService } from '../exchange/events.js';
+import type { CampaignStore } from '../ports/campaign-store.js';
+import type { DependencyCheck } from '../ports/health.js';
+import { Authenticator } from './plugins/auth.js';
+import { errorBody, installErrorHandling } from './plugins/errors.js';
+import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plugins/load-shed.js';
+import { installMetrics } from './plugins/metrics.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { registerServingRoutes } from './routes/serving.js';
 
 export interface AppDeps {
   store: CampaignStore;
@@ -34,15 +27,15 @@ export interface AppDeps {
 }
 
 export interface AppOptions {
-  logger?: FastifyServerOptions["logger"];
+  logger?: FastifyServerOptions['logger'];
   loadShed?: LoadShedOptions;
 }
 
 /** Log redaction: API keys never reach the logs (headers are not logged; these paths are a guard). */
 export const REDACT_PATHS = [
-  "req.headers.authorization",
+  'req.headers.authorization',
   'req.headers["x-api-key"]',
-  "req.headers.cookie",
+  'req.headers.cookie',
 ];
 
 /**
@@ -54,11 +47,11 @@ export function serializeRequest(req: {
   url: string;
   id?: unknown;
 }): Record<string, unknown> {
-  const q = req.url.indexOf("?");
+  const q = req.url.indexOf('?');
   const url =
     q < 0
       ? req.url
-      : `${req.url.slice(0, q)}?${req.url.slice(q + 1).replace(/=([^&]*)/g, "=[redacted]")}`;
+      : `${req.url.slice(0, q)}?${req.url.slice(q + 1).replace(/=([^&]*)/g, '=[redacted]')}`;
   return { id: req.id, method: req.method, url };
 }
 
@@ -70,26 +63,23 @@ export function installShutdownGate(app: FastifyInstance): {
   isShuttingDown: () => boolean;
 } {
   let shuttingDown = false;
-  app.addHook("preClose", async () => {
+  app.addHook('preClose', async () => {
     shuttingDown = true;
   });
-  app.addHook("onRequest", async (_req, reply) => {
+  app.addHook('onRequest', async (_req, reply) => {
     if (shuttingDown) {
       return reply
         .code(503)
-        .header("connection", "close")
-        .header("retry-after", "1")
-        .send(errorBody("ADS_ERR_NOT_READY", "The server is shutting down"));
+        .header('connection', 'close')
+        .header('retry-after', '1')
+        .send(errorBody('ADS_ERR_NOT_READY', 'The server is shutting down'));
     }
     return undefined;
   });
   return { isShuttingDown: () => shuttingDown };
 }
 
-export async function build(
-  deps: AppDeps,
-  opts: AppOptions = {},
-): Promise<FastifyInstance> {
+export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: 1024 * 1024,
@@ -114,14 +104,14 @@ export async function build(
   await app.register(swagger, {
     openapi: {
       info: {
-        title: "adstack API",
-        version: "0.1.0",
-        description: "Ad decisions, tracking events and the management API",
+        title: 'adstack API',
+        version: '0.1.0',
+        description: 'Ad decisions, tracking events and the management API',
       },
       components: {
         securitySchemes: {
-          apiKey: { type: "apiKey", in: "header", name: "x-api-key" },
-          bearer: { type: "http", scheme: "bearer" },
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+          bearer: { type: 'http', scheme: 'bearer' },
         },
       },
     },
