@@ -44,9 +44,12 @@ describe('load shedding on the decision route', () => {
       const imp = await rt.app.inject({ url: pathOf(d.tracking.impression_url) });
       expect(imp.statusCode).toBe(200);
       expect(imp.json().recorded).toBe(true);
-      expect((await rt.app.inject({ url: '/metrics' })).body).toMatch(
-        /adstack_shed_total\{reason="hard_limit"\} 1/,
-      );
+      const metrics = (await rt.app.inject({ url: '/metrics' })).body;
+      expect(metrics).toMatch(/adstack_shed_total\{reason="hard_limit"\} 1/);
+      // 1 shed of 2 decisions against a 0.1% budget: a 500x burn, which pages.
+      const burn = Number(/adstack_slo_burn_rate\{window="5m"\} (\S+)/.exec(metrics)?.[1]);
+      expect(burn).toBeCloseTo(500, 6);
+      expect(metrics).toMatch(/adstack_slo_alert\{severity="page"\} 1/);
     } finally {
       await rt.close();
     }

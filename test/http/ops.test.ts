@@ -38,6 +38,9 @@ describe('ops routes', () => {
     );
     expect(text).toMatch(/adstack_decisions_total\{outcome="fill",reason=""\} [1-9]/);
     expect(text).toMatch(/process_cpu_user_seconds_total/);
+    // One good decision so far: the SLO has burnt nothing.
+    expect(text).toMatch(/adstack_slo_burn_rate\{window="5m"\} 0\n/);
+    expect(text).toMatch(/adstack_slo_alert\{severity="page"\} 0/);
   });
 });
 

@@ -5,7 +5,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { burnAlerts, SloWindow, WINDOW_MINUTES } from '../../core/resilience/slo.js';
 import type { LoadShedder } from './load-shed.js';
+
+/**
+ * The decision SLO: 99.9% of decision requests answered without a 5xx or a 429 within the
+ * seed's 100 ms budget. Burn rates per window feed multiwindow alerts (src/core/resilience/slo.ts).
+ */
+export const DECISION_SLO = { objective: 0.999, latencyMs: 100 } as const;
+const DECISION_ROUTES = new Set(['/v1/decisions', '/openrtb2/auction']);
 
 export interface HttpMetrics {
   registry: Registry;
@@ -67,8 +75,38 @@ export function installMetrics(app: FastifyInstance, shedder: LoadShedder): Http
       this.set(shedder.inFlight);
     },
   });
+  const slo = new SloWindow(DECISION_SLO.objective);
+  new Gauge({
+    name: 'adstack_slo_burn_rate',
+    help: 'Decision SLO error-budget burn rate (1 = spending exactly the budget) by window',
+    labelNames: ['window'] as const,
+    registers: [registry],
+    collect() {
+      const rates = slo.rates(Date.now());
+      for (const w of Object.keys(WINDOW_MINUTES) as (keyof typeof rates)[]) {
+        this.set({ window: w }, rates[w]);
+      }
+    },
+  });
+  new Gauge({
+    name: 'adstack_slo_alert',
+    help: 'Multiwindow burn-rate alerts: page (1 h and 5 m > 14.4x), ticket (6 h and 30 m > 6x)',
+    labelNames: ['severity'] as const,
+    registers: [registry],
+    collect() {
+      const a = burnAlerts(slo.rates(Date.now()));
+      this.set({ severity: 'page' }, a.page ? 1 : 0);
+      this.set({ severity: 'ticket' }, a.ticket ? 1 : 0);
+    },
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
+    if (DECISION_ROUTES.has(route)) {
+      const s = reply.statusCode;
+      const ok = s < 500 && s !== 429 && reply.elapsedTime <= DECISION_SLO.latencyMs;
+      // Client mistakes (other 4xx) are not the service failing its users: they count as good.
+      slo.record(Date.now(), ok);
+    }
     requests.inc({ route, method: req.method, status: String(reply.statusCode) });
     latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
   });
