@@ -22,7 +22,15 @@ export async function startTestRuntime(
     ADSTACK_TRACKING_SECRET: 'test-tracking-secret-0123456789',
     ...env,
   });
-  const rt = await createRuntime(config, { demo: true, clock, ...opts });
+  // Test files run in parallel on small shared machines: CPU contention between them must not
+  // make the load shedder refuse requests in tests that are not about shedding, so utilisation
+  // is pinned at 0 unless a test sets it (test/http/load-shed.test.ts does).
+  const rt = await createRuntime(config, {
+    demo: true,
+    clock,
+    loadShed: { utilization: () => 0 },
+    ...opts,
+  });
   return Object.assign(rt, { clock });
 }
 

@@ -1,8 +1,8 @@
 /**
  * Admission control for the decision routes (policy: src/core/resilience/load-shed.ts).
  *
- * Utilisation = max(event-loop lag / lagTargetMs, requests in flight / maxInFlight), sampled
- * every `sampleIntervalMs`: lag catches CPU saturation (work queued behind the loop, including
+ * Utilisation = max(median event-loop lag / lagTargetMs, requests in flight / maxInFlight),
+ * sampled every `sampleIntervalMs` and smoothed: lag catches CPU saturation (work queued behind the loop, including
  * connections not yet parsed), in-flight catches slow dependencies. A request's value is the
  * recent revenue per request of its placement (an EWMA of clearing price / 1000 per decision,
  * 0 for no-fills); the P95 of recent request values sets the keep-always line.
@@ -70,10 +70,13 @@ export class LoadShedder {
 
   private sample(): void {
     if (this.lag === null) return;
-    // The histogram includes the 10 ms sampling resolution itself; subtract it.
-    const lagMs = Math.max(0, this.lag.mean / 1e6 - 10);
+    // The median, not the mean: one long stall (a GC pause, a CPU-starved moment on a shared
+    // host, a WASM compile) must not shed a whole window of traffic; a saturated loop delays
+    // every tick, which moves the median. The histogram includes the 10 ms sampling
+    // resolution itself; subtract it. Smoothed over two windows for the same reason.
+    const lagMs = Math.max(0, this.lag.percentile(50) / 1e6 - 10);
     this.lag.reset();
-    this.measured = lagMs / this.lagTargetMs;
+    this.measured = 0.5 * this.measured + 0.5 * (lagMs / this.lagTargetMs);
   }
 
   utilization(): number {
