@@ -1,0 +1,54 @@
+/**
+ * One interface for every click model the server can score with: the compiled GBDT (ours or
+ * imported) and the hashed logistic-regression fallback, each optionally followed by a
+ * calibration map. The decision path will hold a `Scorer` and call `predictBatch` once per
+ * request with all candidates' feature rows (see the issue-5 report for the wiring still to do).
+ */
+import { calibrate, type Calibrator } from './calibration.js';
+import { compileForest, type CompileOptions, type CompiledForest } from './compile.js';
+import { predictBatch } from './evaluate.js';
+import { linearPredictBatch, type HashedLinearModel } from './linear.js';
+import type { TreeEnsemble } from './model.js';
+
+export interface Scorer {
+  readonly kind: 'gbdt' | 'linear';
+  readonly numFeatures: number;
+  /** Probabilities of rows [0, n) of a row-major matrix into out[0..n). Allocates nothing. */
+  predictBatch(rows: Float64Array, n: number, out: Float64Array): void;
+}
+
+function withCalibration(
+  calibrator: Calibrator | undefined,
+  inner: (rows: Float64Array, n: number, out: Float64Array) => void,
+): (rows: Float64Array, n: number, out: Float64Array) => void {
+  if (calibrator === undefined || calibrator.kind === 'none') return inner;
+  return (rows, n, out) => {
+    inner(rows, n, out);
+    for (let r = 0; r < n; r++) out[r] = calibrate(calibrator, out[r]!);
+  };
+}
+
+export function gbdtScorer(
+  model: TreeEnsemble,
+  opts: CompileOptions & { calibrator?: Calibrator } = {},
+): Scorer & { forest: CompiledForest } {
+  const forest = compileForest(model, opts);
+  return {
+    kind: 'gbdt',
+    numFeatures: model.numFeatures,
+    forest,
+    predictBatch: withCalibration(opts.calibrator, (rows, n, out) =>
+      predictBatch(forest, rows, n, out),
+    ),
+  };
+}
+
+export function linearScorer(model: HashedLinearModel, calibrator?: Calibrator): Scorer {
+  return {
+    kind: 'linear',
+    numFeatures: model.numFeatures,
+    predictBatch: withCalibration(calibrator, (rows, n, out) =>
+      linearPredictBatch(model, rows, n, out),
+    ),
+  };
+}
