@@ -29,7 +29,13 @@ export interface DatasetHeader {
 }
 
 function headerBytes(ds: CtrDataset): { bytes: Buffer; header: DatasetHeader } {
-  const base = { rows: ds.numRows, numFeatures: ds.numFeatures, featureNames: ds.featureNames, schemaHash: ds.schemaHash, meta: ds.meta };
+  const base = {
+    rows: ds.numRows,
+    numFeatures: ds.numFeatures,
+    featureNames: ds.featureNames,
+    schemaHash: ds.schemaHash,
+    meta: ds.meta,
+  };
   // Offsets depend on the header's own length; two passes settle it (offsets only grow digits).
   let header: DatasetHeader = { ...base, featuresOffset: 0, labelsOffset: 0, pTrueOffset: 0 };
   let json = '';
@@ -57,7 +63,8 @@ export function writeDataset(path: string, ds: CtrDataset): void {
     writeSync(fd, bytes);
     // Write the big array in slices; one write of > 2 GiB fails on Linux.
     const f = Buffer.from(ds.features.buffer, ds.features.byteOffset, ds.features.byteLength);
-    for (let at = 0; at < f.length; at += 1 << 26) writeSync(fd, f.subarray(at, Math.min(f.length, at + (1 << 26))));
+    for (let at = 0; at < f.length; at += 1 << 26)
+      writeSync(fd, f.subarray(at, Math.min(f.length, at + (1 << 26))));
     writeSync(fd, Buffer.from(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
     writeSync(fd, Buffer.alloc(header.pTrueOffset - header.labelsOffset - ds.numRows));
     writeSync(fd, Buffer.from(ds.pTrue.buffer, ds.pTrue.byteOffset, ds.pTrue.byteLength));

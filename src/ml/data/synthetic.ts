@@ -105,18 +105,24 @@ function drawRow(rng: Rng, world: World): SyntheticRow {
   const adv = world.advertisers[rng.int(world.advertisers.length)]!;
   const category = CATEGORIES[adv.category]!;
   const creative = rng.next() < 0.8 ? adv.creative : rng.int(CREATIVE_TYPES.length);
-  const globalCtr = 0.025 * Math.exp(adv.appeal + world.categoryAppeal[adv.category]! + rng.normal() * 0.15);
+  const globalCtr =
+    0.025 * Math.exp(adv.appeal + world.categoryAppeal[adv.category]! + rng.normal() * 0.15);
   const impressions1h = Math.floor(rng.next() * 5000);
   const ctr1h =
-    impressions1h > 0 ? Math.round(globalCtr * impressions1h * Math.exp(rng.normal() * 0.3)) / impressions1h : undefined;
+    impressions1h > 0
+      ? Math.round(globalCtr * impressions1h * Math.exp(rng.normal() * 0.3)) / impressions1h
+      : undefined;
 
   // --- context
   const hour = Math.floor(rng.next() * rng.next() * 10 + rng.next() * 14) % 24;
   const dayOfWeek = rng.int(7);
   const device = rng.weighted([0.6, 0.3, 0.07, 0.03]);
   const os =
-    device === 0 || device === 2 ? rng.weighted([0.45, 0.55, 0, 0, 0, 0.0]) : rng.weighted([0, 0, 0.6, 0.25, 0.1, 0.05]);
-  const connection = device === 0 ? rng.weighted([0.5, 0.3, 0.15, 0, 0.05]) : rng.weighted([0.7, 0, 0, 0.3, 0]);
+    device === 0 || device === 2
+      ? rng.weighted([0.45, 0.55, 0, 0, 0, 0.0])
+      : rng.weighted([0, 0, 0.6, 0.25, 0.1, 0.05]);
+  const connection =
+    device === 0 ? rng.weighted([0.5, 0.3, 0.15, 0, 0.05]) : rng.weighted([0.7, 0, 0, 0.3, 0]);
   const placement = rng.weighted([0.35, 0.15, 0.15, 0.15, 0.1, 0.1]);
   const sessionDepth = 1 + Math.floor(rng.next() * rng.next() * 30);
 
@@ -188,14 +194,23 @@ function drawRow(rng: Rng, world: World): SyntheticRow {
       os: OSES[os],
       connection: CONNECTIONS[connection],
       placement: PLACEMENTS[placement],
-      screenWidth: dev === 'mobile' ? 360 + rng.int(80) : dev === 'tablet' ? 768 + rng.int(300) : 1280 + rng.int(1280),
+      screenWidth:
+        dev === 'mobile'
+          ? 360 + rng.int(80)
+          : dev === 'tablet'
+            ? 768 + rng.int(300)
+            : 1280 + rng.int(1280),
       sessionDepth,
       secondsSinceLastClick: rng.next() < 0.4 ? undefined : Math.floor(rng.next() * 86_400),
     },
     history:
       advImps === undefined
         ? undefined
-        : { userAdvertiserImpressions: advImps, userAdvertiserClicks: advClicks, userCategoryCtr: histCtr },
+        : {
+            userAdvertiserImpressions: advImps,
+            userAdvertiserClicks: advClicks,
+            userCategoryCtr: histCtr,
+          },
   };
   return { input, p };
 }
@@ -238,6 +253,10 @@ export function generateCtrData(opts: GenerateOptions): CtrDataset {
     pTrue,
     featureNames: CTR_SCHEMA.features.map((f) => f.name),
     schemaHash: CTR_SCHEMA.hash,
-    meta: { generator: 'adstack-synthetic-ctr-v1', seed: opts.seed, schemaVersion: CTR_SCHEMA.version },
+    meta: {
+      generator: 'adstack-synthetic-ctr-v1',
+      seed: opts.seed,
+      schemaVersion: CTR_SCHEMA.version,
+    },
   };
 }
