@@ -46,9 +46,10 @@ describe('load shedding on the decision route', () => {
       expect(imp.json().recorded).toBe(true);
       const metrics = (await rt.app.inject({ url: '/metrics' })).body;
       expect(metrics).toMatch(/adstack_shed_total\{reason="hard_limit"\} 1/);
-      // 1 shed of 2 decisions against a 0.1% budget: a 500x burn, which pages.
+      // At least 1 bad (the shed) of 2 decisions against a 0.1% budget: a burn of 500 or more
+      // (1000 if the first decision was also slower than 100 ms on a busy machine), which pages.
       const burn = Number(/adstack_slo_burn_rate\{window="5m"\} (\S+)/.exec(metrics)?.[1]);
-      expect(burn).toBeCloseTo(500, 6);
+      expect(burn).toBeGreaterThanOrEqual(500 - 1e-6);
       expect(metrics).toMatch(/adstack_slo_alert\{severity="page"\} 1/);
     } finally {
       await rt.close();
