@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { AUCTION_HELP, auctionAction } from './auction.js';
 import { isClusterWorker, reportWorkerReady, runPrimary } from './cluster.js';
+import { registerDspSimCommand } from './dsp-sim.js';
 import { registerMlCommands } from './ml.js';
 import { DEMO_ADVERTISER_KEY, DEMO_REQUEST, seedDemo } from '../wiring/demo-data.js';
 import { createRuntime, loggerOptions, openStorage, type Runtime } from '../wiring/runtime.js';
@@ -142,7 +143,7 @@ program
   .option('--explain', 'also print eCPMs, clearing prices and each loser with its IAB loss reason')
   .addHelpText('after', AUCTION_HELP)
   .action(auctionAction);
-
+registerDspSimCommand(program);
 registerMlCommands(program);
 
 program.parseAsync().catch((e: unknown) => {

@@ -1,3 +1,6 @@
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
 /**
  * Typed, validated, frozen configuration from environment variables.
  * Every error names the variable and what it expected, and the CLI exits with status 2.
@@ -21,6 +24,10 @@ export interface Config {
   readonly logLevel: string;
   /** Server processes (node:cluster) sharing the port; > 1 needs PostgreSQL. */
   readonly workers: number;
+  /** CTR model file (its signature beside it as `<file>.sig`); null = constant priors. */
+  readonly modelPath: string | null;
+  /** PEM of the Ed25519 public key trusted for model signatures (read at start-up). */
+  readonly modelPublicKeyPem: string | null;
 }
 
 export class ConfigError extends Error {
@@ -116,6 +123,8 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     );
   }
 
+  const { modelPath, modelPublicKeyPem } = modelConfig(env);
+
   return Object.freeze({
     port,
     host,
@@ -132,5 +141,51 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     refreshIntervalMs: int(env, 'ADSTACK_REFRESH_INTERVAL_MS', 5000, 100, 3_600_000),
     logLevel,
     workers,
+    modelPath,
+    modelPublicKeyPem,
   });
+}
+
+/**
+ * ADSTACK_MODEL_PATH and ADSTACK_MODEL_PUBLIC_KEY go together: a model is only served when its
+ * signature verifies against the trusted key, so a path without a key (or a key without a path)
+ * is a configuration error. The key file is read and checked here; the model file is read by
+ * the server (at start-up and on `POST /v1/admin/models/reload`).
+ */
+function modelConfig(env: Env): { modelPath: string | null; modelPublicKeyPem: string | null } {
+  const modelPath = str(env, 'ADSTACK_MODEL_PATH');
+  const keyPath = str(env, 'ADSTACK_MODEL_PUBLIC_KEY');
+  if (modelPath === undefined && keyPath === undefined)
+    return { modelPath: null, modelPublicKeyPem: null };
+  if (keyPath === undefined)
+    throw new ConfigError(
+      'ADSTACK_MODEL_PUBLIC_KEY',
+      'must be set when ADSTACK_MODEL_PATH is (models are only served with a verified signature)',
+    );
+  if (modelPath === undefined)
+    throw new ConfigError(
+      'ADSTACK_MODEL_PATH',
+      'must be set when ADSTACK_MODEL_PUBLIC_KEY is (the key has no model to verify)',
+    );
+  let pem: string;
+  try {
+    pem = readFileSync(keyPath, 'utf8');
+  } catch (e) {
+    throw new ConfigError(
+      'ADSTACK_MODEL_PUBLIC_KEY',
+      `cannot read the public key file '${keyPath}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    );
+  }
+  let type: string | undefined;
+  try {
+    type = createPublicKey(pem).asymmetricKeyType;
+  } catch {
+    throw new ConfigError('ADSTACK_MODEL_PUBLIC_KEY', `'${keyPath}' is not a PEM public key`);
+  }
+  if (type !== 'ed25519')
+    throw new ConfigError(
+      'ADSTACK_MODEL_PUBLIC_KEY',
+      `'${keyPath}' is a ${String(type)} key; model signatures are Ed25519`,
+    );
+  return { modelPath, modelPublicKeyPem: pem };
 }

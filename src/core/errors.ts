@@ -12,6 +12,14 @@ export const ERROR_CODES = {
     message: 'The body contains a __proto__ or constructor key',
   },
   ADS_ERR_EMPTY_BODY: { status: 400, message: 'The request needs a JSON body' },
+  ADS_ERR_OPENRTB_INVALID: {
+    status: 400,
+    message: 'The body is not a valid OpenRTB 2.5/2.6 BidRequest',
+  },
+  ADS_ERR_OPENRTB_TOO_LARGE: {
+    status: 400,
+    message: 'The OpenRTB request is larger than the endpoint accepts',
+  },
   ADS_ERR_TOKEN_INVALID: {
     status: 400,
     message: 'The tracking token is malformed or its signature does not match',
@@ -25,8 +33,16 @@ export const ERROR_CODES = {
     status: 409,
     message: 'The object is in a state that does not allow this change',
   },
+  ADS_ERR_MODEL_NOT_CONFIGURED: {
+    status: 409,
+    message: 'No model file is configured (ADSTACK_MODEL_PATH)',
+  },
   ADS_ERR_TOKEN_EXPIRED: { status: 410, message: 'The tracking token has expired' },
   ADS_ERR_BODY_TOO_LARGE: { status: 413, message: 'The body is larger than this route accepts' },
+  ADS_ERR_MODEL_REJECTED: {
+    status: 422,
+    message: 'The model file was refused; the previous model keeps serving',
+  },
   ADS_ERR_OVERLOADED: {
     status: 429,
     message: 'The server is shedding load; retry after the Retry-After delay',

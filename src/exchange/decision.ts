@@ -3,7 +3,8 @@
  *
  *   placement → candidates (targeting + creative fit) → predict (CTR/CVR) → auction → render
  *
- * Today: targeting over the in-memory ServingIndex, a constant CTR/CVR prior per pricing model,
+ * Today: targeting over the in-memory ServingIndex, CTR from the signed GBDT model when one is
+ * loaded (src/exchange/prediction.ts; else a constant CTR prior; CVR is always the prior),
  * eCPM ranking and a single-slot second-price auction (src/core/auction) with the placement
  * floor as reserve.
  * Later issues replace stages one by one (GBDT prediction, pacing and frequency gates,
@@ -24,6 +25,7 @@ import {
   type LossReason,
 } from '../core/reasons.js';
 import type { Clock } from '../ports/clock.js';
+import { PredictionStage, type PredictionSummary } from './prediction.js';
 import type { ServingIndex } from './serving-index.js';
 import type { TrackingSigner } from './tracking.js';
 
@@ -39,6 +41,8 @@ export interface DecisionDeps {
   signer: TrackingSigner;
   clock: Clock;
   config: DecisionConfig;
+  /** The predict stage; default: the constant priors of `config.priors`. */
+  prediction?: PredictionStage;
   newId?: () => string;
 }
 
@@ -68,6 +72,7 @@ export type CandidateVerdict =
       reason: LossReason;
       reason_name: string;
       ecpm_micros: number;
+      prediction: Prediction;
     }
   | {
       campaign_id: string;
@@ -76,6 +81,7 @@ export type CandidateVerdict =
       ecpm_micros: number;
       clearing_cpm_micros: number;
       price_micros: number;
+      prediction: Prediction;
     };
 
 export interface DecisionExplain {
@@ -87,7 +93,8 @@ export interface DecisionExplain {
     auction: number;
     render: number;
   };
-  prediction: Prediction & { source: 'constant_prior' };
+  /** Where the CTR/CVR came from: the constant priors, or the model (version) in service. */
+  prediction: PredictionSummary;
   floor_cpm_micros: number;
   candidates: CandidateVerdict[];
 }
@@ -151,16 +158,13 @@ function retrieveCandidates(
   return out;
 }
 
-/** Stage: CTR/CVR prediction. A constant prior until the GBDT model lands. */
-function predict(_c: Candidate, priors: Prediction): Prediction {
-  return priors;
-}
-
 export class DecisionService {
   private readonly newId: () => string;
+  private readonly prediction: PredictionStage;
 
   constructor(private readonly deps: DecisionDeps) {
     this.newId = deps.newId ?? randomUUID;
+    this.prediction = deps.prediction ?? new PredictionStage(deps.config.priors);
   }
 
   /**
@@ -186,12 +190,13 @@ export class DecisionService {
       stageMs.candidates = lap(t);
       t = clock.monotonicMs();
     }
+    let summary: PredictionSummary = { ...config.priors, source: 'constant_prior' };
     const explain = (): DecisionExplain | undefined =>
       verdicts === null
         ? undefined
         : {
             stage_ms: stageMs,
-            prediction: { ...config.priors, source: 'constant_prior' },
+            prediction: summary,
             floor_cpm_micros: placement.floor_cpm_micros,
             candidates: verdicts,
           };
@@ -205,12 +210,20 @@ export class DecisionService {
       };
     }
     const byId = new Map(candidates.map((c) => [c.campaign.id, c]));
-    const auctionInput: AuctionBid[] = candidates.map((c) => ({
-      id: c.campaign.id,
-      model: c.campaign.pricing_model,
-      bid_micros: c.campaign.bid_micros,
-      prediction: predict(c, config.priors),
-    }));
+    // Stage: CTR/CVR prediction, all candidates in one batch.
+    const predicted = this.prediction.predict(req, candidates, nowMs);
+    summary = predicted.summary;
+    const predictionOf = new Map<string, Prediction>();
+    const auctionInput: AuctionBid[] = candidates.map((c, i) => {
+      const prediction = predicted.predictions[i] ?? config.priors;
+      if (explaining) predictionOf.set(c.campaign.id, prediction);
+      return {
+        id: c.campaign.id,
+        model: c.campaign.pricing_model,
+        bid_micros: c.campaign.bid_micros,
+        prediction,
+      };
+    });
     if (explaining) {
       stageMs.predict = lap(t);
       t = clock.monotonicMs();
@@ -234,6 +247,7 @@ export class DecisionService {
           reason: l.reason,
           reason_name: lossReasonName(l.reason),
           ecpm_micros: Math.round(l.ecpm_micros),
+          prediction: predictionOf.get(l.id) ?? config.priors,
         });
       }
     }
@@ -259,6 +273,7 @@ export class DecisionService {
         ecpm_micros: Math.round(top.ecpm_micros),
         clearing_cpm_micros: fill.price.clearing_cpm_micros,
         price_micros: top.price_micros,
+        prediction: predictionOf.get(top.id) ?? config.priors,
       });
     }
     const e = explain();

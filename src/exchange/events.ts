@@ -4,9 +4,26 @@
  *   impression: cpm campaigns pay price/1000 (half-up to micros); others pay 0;
  *   click:      cpc campaigns pay the click price; others pay 0.
  * CPA conversions arrive with the conversion-tracking issue.
+ *
+ * With an event pipeline (issue 7) the row is not written here: the event is appended to the
+ * event log through the bounded publisher and the ledger writer (src/stream/ledger-writer.ts)
+ * turns it into the row. The response still waits for a DURABLE record, whichever that is:
+ *   - durable log (NATS JetStream): the log's ack. The ledger follows asynchronously, so a
+ *     PostgreSQL outage delays rows but loses none; `recorded` is "not a duplicate id within
+ *     the log's dedup window".
+ *   - in-process log (not durable): the ledger commit of this event by the writer, so a crash
+ *     cannot lose an acknowledged impression; `recorded` is the ledger's own answer.
+ * Either way, a failure to get that record is 503 ADS_ERR_NOT_READY and the client retries with
+ * the same token (idempotent: same event id, same ledger key).
  */
 import { roundMicros } from '../core/auction/ecpm.js';
+import { AdsError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
+import {
+  EVENT_SCHEMA_VERSIONS,
+  type EventEnvelope,
+  type EventPipeline,
+} from '../ports/event-log.js';
 import type { Ledger } from '../ports/ledger.js';
 import type { TrackingClaims, TrackingSigner } from './tracking.js';
 
@@ -14,6 +31,8 @@ export interface EventServiceDeps {
   ledger: Ledger;
   signer: TrackingSigner;
   clock: Clock;
+  /** Without it, rows are written to the ledger directly (tests of the bare service). */
+  pipeline?: EventPipeline;
 }
 
 export interface RecordedEvent {
@@ -45,17 +64,65 @@ export class EventService {
     spend: number,
     nowMs: number,
   ): Promise<RecordedEvent> {
-    const { inserted } = await this.deps.ledger.record({
-      event_key: `${kind}:${claims.d}`,
-      kind,
-      decision_id: claims.d,
-      advertiser_id: claims.a,
-      campaign_id: claims.c,
-      creative_id: claims.cr,
-      placement_id: claims.p,
-      spend_micros: spend,
-      occurred_at: new Date(nowMs).toISOString(),
-    });
+    const pipeline = this.deps.pipeline;
+    const occurred_at = new Date(nowMs).toISOString();
+    const id = `${kind}:${claims.d}`;
+    if (pipeline === undefined) {
+      const { inserted } = await this.deps.ledger.record({
+        event_key: id,
+        kind,
+        decision_id: claims.d,
+        advertiser_id: claims.a,
+        campaign_id: claims.c,
+        creative_id: claims.cr,
+        placement_id: claims.p,
+        spend_micros: spend,
+        occurred_at,
+      });
+      return { claims, inserted, spend_micros: spend };
+    }
+    const event: EventEnvelope<'impression' | 'click'> = {
+      id,
+      type: kind,
+      v: EVENT_SCHEMA_VERSIONS[kind],
+      occurred_at,
+      data: {
+        decision_id: claims.d,
+        advertiser_id: claims.a,
+        campaign_id: claims.c,
+        creative_id: claims.cr,
+        placement_id: claims.p,
+        spend_micros: spend,
+      },
+    };
+    const inserted = await recordThrough(pipeline, event);
     return { claims, inserted, spend_micros: spend };
+  }
+}
+
+/** Appends the event and waits for its durable record (see the notes at the top). */
+async function recordThrough(
+  pipeline: EventPipeline,
+  event: EventEnvelope<'impression' | 'click'>,
+): Promise<boolean> {
+  // Registered before the append, so a fast commit cannot be missed.
+  const commit = pipeline.durable ? null : pipeline.awaitCommit(event.id);
+  try {
+    const ack = await pipeline.publisher.publish(event);
+    if (commit === null) return !ack.duplicate;
+    if (ack.duplicate) {
+      // The first append of this id is being (or was) written; this one adds nothing.
+      commit.cancel();
+      return false;
+    }
+    return (await commit.promise).inserted;
+  } catch (e) {
+    commit?.cancel();
+    throw new AdsError(
+      'ADS_ERR_NOT_READY',
+      `The event could not be recorded now; retry with the same URL (${
+        e instanceof Error ? e.message : String(e)
+      })`,
+    );
   }
 }

@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { DecisionService } from '../exchange/decision.js';
 import type { EventService } from '../exchange/events.js';
+import type { ServingModel } from '../exchange/prediction.js';
 import type { CampaignStore } from '../ports/campaign-store.js';
 import type { DependencyCheck } from '../ports/health.js';
 import { Authenticator } from './plugins/auth.js';
@@ -14,8 +15,13 @@ import { errorBody, installErrorHandling } from './plugins/errors.js';
 import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plugins/load-shed.js';
 import { installMetrics } from './plugins/metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerModelRoutes } from './routes/models.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerServingRoutes } from './routes/serving.js';
+import { registerOpenRtbRoutes } from './routes/openrtb.js';
+import type { RtbAuctionService } from '../exchange/rtb/auction.js';
+import type { RtbFanOut } from '../exchange/rtb/fan-out.js';
+import { RtbMetrics } from '../exchange/rtb/metrics.js';
 
 export interface AppDeps {
   store: CampaignStore;
@@ -24,6 +30,15 @@ export interface AppDeps {
   checks: DependencyCheck[];
   adminKey: string;
   onCatalogChange: () => Promise<void>;
+  /** The CTR model file (`/v1/admin/models`); null or absent = constant priors. */
+  model?: ServingModel | null;
+  /** The OpenRTB endpoint (`POST /openrtb2/auction`, src/server/routes/openrtb.ts). */
+  rtb?: {
+    service: RtbAuctionService;
+    fanOut: RtbFanOut | null;
+    monoMs: () => number;
+    onMetrics?: (m: RtbMetrics) => void;
+  };
 }
 
 export interface AppOptions {
@@ -59,9 +74,7 @@ export function serializeRequest(req: {
  * preClose runs when close() starts, before in-flight requests drain: from then on /readyz says
  * 503 and new requests on kept-alive connections are refused in the documented error shape.
  */
-export function installShutdownGate(app: FastifyInstance): {
-  isShuttingDown: () => boolean;
-} {
+export function installShutdownGate(app: FastifyInstance): { isShuttingDown: () => boolean } {
   let shuttingDown = false;
   app.addHook('preClose', async () => {
     shuttingDown = true;
@@ -85,13 +98,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
     bodyLimit: 1024 * 1024,
     // Our own hook below answers requests during shutdown, in the documented error shape.
     return503OnClosing: false,
-    ajv: {
-      customOptions: {
-        removeAdditional: false,
-        coerceTypes: false,
-        allErrors: false,
-      },
-    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Request ids are generated, never taken from clients.
     genReqId: () => crypto.randomUUID(),
   });
@@ -130,11 +137,17 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
     auth,
     onChange: deps.onCatalogChange,
   });
-  registerOpsRoutes(app, {
-    checks: deps.checks,
-    metrics,
-    isShuttingDown: gate.isShuttingDown,
-  });
+  registerOpsRoutes(app, { checks: deps.checks, metrics, isShuttingDown: gate.isShuttingDown });
+  registerModelRoutes(app, { model: deps.model ?? null, auth, metrics });
+  if (deps.rtb !== undefined) {
+    const rtbMetrics = new RtbMetrics(metrics.registry, deps.rtb.fanOut);
+    deps.rtb.onMetrics?.(rtbMetrics);
+    await registerOpenRtbRoutes(app, {
+      rtb: deps.rtb.service,
+      metrics: rtbMetrics,
+      monoMs: deps.rtb.monoMs,
+    });
+  }
   await app.ready();
   shedder.start();
   return app;

@@ -2,11 +2,15 @@
  * Composition root: config → adapters → services → HTTP app. The ONLY place that chooses
  * adapters (PostgreSQL or PGlite, Redis and NATS when configured).
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { createNatsConnection } from '../adapters/nats/health.js';
+import { createMemoryEventLog } from '../adapters/memory/event-log.js';
+import { createNatsEventLog } from '../adapters/nats/event-log.js';
+import { createNatsConnection, type NatsHandle } from '../adapters/nats/health.js';
 import { systemClock } from '../adapters/memory/clock.js';
 import {
   createPgCampaignStore,
@@ -19,16 +23,25 @@ import { createRedisConnection } from '../adapters/redis/health.js';
 import type { Config } from '../config/config.js';
 import { DecisionService } from '../exchange/decision.js';
 import { EventService } from '../exchange/events.js';
+import { PredictionStage, ServingModel } from '../exchange/prediction.js';
 import { ServingIndex } from '../exchange/serving-index.js';
 import { TrackingSigner } from '../exchange/tracking.js';
+import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
 import type { Clock } from '../ports/clock.js';
+import type { EventLog } from '../ports/event-log.js';
 import type { DependencyCheck } from '../ports/health.js';
 import type { Ledger } from '../ports/ledger.js';
 import { build, REDACT_PATHS, serializeRequest } from '../server/app.js';
 import type { LoadShedOptions } from '../server/plugins/load-shed.js';
+import { openSpoolSlot } from '../stream/disk-spool.js';
+import { startEventPipeline } from '../stream/pipeline.js';
+import { SpoolingEventLog } from '../stream/spooling-event-log.js';
 import { seedDemo } from './demo-data.js';
 
-/** Default CTR/CVR priors until the model issue lands (order of magnitude of display ads). */
+/**
+ * Default CTR/CVR priors (order of magnitude of display ads): the CTR when no model is loaded
+ * (ADSTACK_MODEL_PATH), and always the CVR (no CVR model yet).
+ */
 export const DEFAULT_PRIORS = { ctr: 0.01, cvr: 0.05 };
 
 export interface StorageHandle {
@@ -79,6 +92,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   /** Load-shedding overrides (tests force a utilisation). */
   loadShed?: LoadShedOptions;
+  /** The OpenRTB endpoint's DSPs and settings; without it the endpoint runs internal demand only. */
+  rtb?: RtbOptions;
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -99,11 +114,48 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     checks.push(redis.check);
     closers.push(() => redis.close());
   }
+  let nats: NatsHandle | null = null;
   if (config.natsUrl !== null) {
-    const nats = createNatsConnection(config.natsUrl);
-    checks.push(nats.check);
-    closers.push(() => nats.close());
+    const handle = createNatsConnection(config.natsUrl);
+    nats = handle;
+    checks.push(handle.check);
+    closers.push(() => handle.close());
   }
+  // Event log (issue 7): JetStream when NATS is configured (durable), else in-process. Its
+  // dedup window covers a tracking token's life (capped at a day), so a repeated open of one
+  // URL is recognised as a duplicate by the log. The stream belongs to the ledger it feeds
+  // (named after the database's identity), so two deployments or test runs sharing one NATS
+  // server never consume each other's events. While NATS is unreachable, events go to a
+  // bounded spool on local disk (one slot per process) and are replayed in order.
+  let onPipelineError = (_e: unknown): void => undefined;
+  let eventLog: EventLog;
+  if (nats !== null) {
+    const id = await ledgerIdentity(storage.driver);
+    const natsLog = await createNatsEventLog({
+      connection: await nats.connection(),
+      stream: `ADSTACK_EVENTS_${id}`,
+      subjectPrefix: `adstack.${id}.events`,
+      dedupWindowMs: Math.min(config.trackingTtlMs, 86_400_000),
+    });
+    const spoolBase = config.dataDir.startsWith('memory://')
+      ? join(tmpdir(), 'adstack-spool')
+      : join(config.dataDir, 'spool');
+    const slot = await openSpoolSlot(join(spoolBase, id));
+    closers.push(() => slot.release());
+    eventLog = new SpoolingEventLog({
+      inner: natsLog,
+      spool: slot.spool,
+      isAvailable: () => natsLog.connected,
+      onError: (e) => onPipelineError(e),
+    });
+  } else {
+    eventLog = createMemoryEventLog({ clock });
+  }
+  const pipeline = await startEventPipeline({
+    log: eventLog,
+    ledger,
+    onError: (e) => onPipelineError(e),
+  });
 
   let onRefreshError = (_e: unknown): void => undefined;
   const index = new ServingIndex({
@@ -114,7 +166,25 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   await index.refresh();
 
   const signer = new TrackingSigner(config.trackingSecret);
+  // CTR model (issue 5): verified against the trusted key at start-up (below, once the logger
+  // exists) and on POST /v1/admin/models/reload; a refused file leaves the previous one serving.
+  let onModelEvent = (_level: 'info' | 'error', _obj: object, _msg: string): void => undefined;
+  const servingModel =
+    config.modelPath === null || config.modelPublicKeyPem === null
+      ? null
+      : new ServingModel({
+          path: config.modelPath,
+          publicKeyPem: config.modelPublicKeyPem,
+          onReject: (reason, message, path) =>
+            onModelEvent(
+              'error',
+              { reason, detail: message, path },
+              'model refused; the previous model (or the constant prior) keeps serving',
+            ),
+          onLoad: (model, path) => onModelEvent('info', { model, path }, 'model loaded'),
+        });
   const decisions = new DecisionService({
+    prediction: new PredictionStage(DEFAULT_PRIORS, servingModel),
     index,
     signer,
     clock,
@@ -125,7 +195,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       incrementMicros: 0,
     },
   });
-  const events = new EventService({ ledger, signer, clock });
+  const events = new EventService({ ledger, signer, clock, pipeline: pipeline.pipeline });
+  const rtb = assembleRtb({
+    options: opts.rtb ?? { dsps: [] },
+    index,
+    signer,
+    wallMs: () => clock.nowMs(),
+    priors: DEFAULT_PRIORS,
+    publicUrl: config.publicUrl,
+    trackingTtlMs: config.trackingTtlMs,
+  });
+  closers.push(() => rtb.close());
   const app = await build(
     {
       store: storage.store,
@@ -134,6 +214,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       checks,
       adminKey: config.adminKey,
       onCatalogChange: () => index.refresh().catch((e: unknown) => onRefreshError(e)),
+      rtb,
+      model: servingModel,
     },
     {
       logger: opts.logger ?? false,
@@ -142,17 +224,22 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   );
   onRefreshError = (e) =>
     app.log.warn({ err: e }, 'serving index refresh failed; keeping the last snapshot');
+  onPipelineError = (e) =>
+    app.log.warn({ err: e }, 'event pipeline: log, spool or ledger failed; will retry');
+  onModelEvent = (level, obj, msg) => app.log[level](obj, msg);
+  if (servingModel !== null) await servingModel.reload();
   index.start(config.refreshIntervalMs);
 
   let closing: Promise<void> | null = null;
   return {
     app,
     storage,
-    ledger,
+    ledger: pipeline.ledger, // totals() read after the ledger writer caught up
     close() {
       closing ??= (async () => {
         index.stop();
         await app.close(); // stops accepting, waits for in-flight requests
+        await pipeline.close(); // in-flight appends; drains a non-durable log into the ledger
         await ledger.close(); // waits for queued ledger writes
         for (const c of closers) await c();
         await storage.driver.close();
@@ -160,6 +247,20 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       return closing;
     },
   };
+}
+
+/**
+ * A short, stable id of the ledger database: PostgreSQL's system identifier (the same on a
+ * physical replica, new for a new cluster), the database and the schema. Moving the ledger to
+ * a new cluster therefore starts a new event stream: drain the ledger writer (lag 0) first.
+ */
+async function ledgerIdentity(driver: SqlDriver): Promise<string> {
+  const [row] = await driver.query<{ sys: string; db: string; schema: string }>(
+    `SELECT system_identifier::text AS sys, current_database() AS db, current_schema() AS schema
+       FROM pg_control_system()`,
+  );
+  const raw = `${row?.sys ?? ''}:${row?.db ?? ''}:${row?.schema ?? ''}`;
+  return createHash('sha256').update(raw).digest('hex').slice(0, 12);
 }
 
 /** pino options for the server: JSON logs with API keys redacted. */

@@ -1,12 +1,14 @@
 /**
- * NATS connection used by the readiness probe (it also checks that JetStream is enabled).
- * Later issues add the JetStream event log on the same connection.
+ * NATS connection used by the readiness probe (it also checks that JetStream is enabled) and
+ * shared with the JetStream event log (event-log.ts) through `connection()`.
  */
 import { connect, type NatsConnection } from 'nats';
 import type { DependencyCheck } from '../../ports/health.js';
 
 export interface NatsHandle {
   check: DependencyCheck;
+  /** The shared connection, opened on first use (reconnects forever once open). */
+  connection(): Promise<NatsConnection>;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ export function createNatsConnection(url: string): NatsHandle {
     return conn;
   };
   return {
+    connection: get,
     check: {
       name: 'nats',
       async check() {

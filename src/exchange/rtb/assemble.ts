@@ -1,0 +1,119 @@
+/**
+ * Builds the OpenRTB side of the exchange from plain options: bidders, HTTP pools, fan-out,
+ * notices, internal demand and the auction service. Called by the composition root
+ * (src/wiring/runtime.ts); tests and the benchmark call it with simulated DSPs.
+ *
+ * Network deadlines run on the real monotonic clock (`performance.now`), whatever clock the
+ * domain uses: a DSP's timeout is real time even in a test with a fake wall clock.
+ */
+import { createOpenRtbBidder } from '../../bidders/openrtb/bidder.js';
+import { DSP_DEFAULTS, type DspConfig } from '../../bidders/types.js';
+import type { ExchangeRates, Prediction } from '../../core/auction/index.js';
+import type { BreakerConfig } from '../../core/resilience/circuit-breaker.js';
+import type { TimeoutPolicy } from '../../core/resilience/deadline.js';
+import type { ServingIndex } from '../serving-index.js';
+import type { TrackingSigner } from '../tracking.js';
+import {
+  DEFAULT_RTB_CONFIG,
+  RtbAuctionService,
+  type FanOut,
+  type RtbAuctionConfig,
+} from './auction.js';
+import { RtbFanOut, type ProgressiveConfig, type ShapingConfig } from './fan-out.js';
+import { DEFAULT_HTTP, DspHttp, type HttpOptions } from './http.js';
+import { InternalDemand } from './internal-demand.js';
+import type { RtbMetrics } from './metrics.js';
+import { DEFAULT_NOTICES, NoticeSender } from './notices.js';
+
+/** Indicative rates (units of USD per unit); a live FX feed is not part of issue 4. */
+export const DEFAULT_RATES: ExchangeRates = {
+  auction_currency: 'USD',
+  rates: { EUR: 1.08, GBP: 1.27, JPY: 0.0067, CAD: 0.73, AUD: 0.66 },
+};
+
+export interface RtbOptions {
+  /** DSPs: `id` and `endpoint` required, the rest defaults to DSP_DEFAULTS. */
+  dsps: (Partial<DspConfig> & Pick<DspConfig, 'id' | 'endpoint'>)[];
+  auction?: Partial<Omit<RtbAuctionConfig, 'publicUrl' | 'trackingTtlMs'>>;
+  timeouts?: TimeoutPolicy;
+  breaker?: BreakerConfig;
+  shaping?: ShapingConfig | null;
+  progressive?: ProgressiveConfig | null;
+  http?: Partial<HttpOptions>;
+  /** Replaces our fan-out (the benchmark plugs its naive baseline in here). */
+  fanOut?: FanOut;
+  random?: () => number;
+  internalDemand?: boolean;
+  notices?: boolean;
+}
+
+export interface RtbAssembly {
+  service: RtbAuctionService;
+  fanOut: RtbFanOut | null;
+  monoMs: () => number;
+  onMetrics: (m: RtbMetrics) => void;
+  close(): Promise<void>;
+}
+
+export function assembleRtb(deps: {
+  options: RtbOptions;
+  index: ServingIndex;
+  signer: TrackingSigner;
+  wallMs: () => number;
+  priors: Prediction;
+  publicUrl: string;
+  trackingTtlMs: number;
+}): RtbAssembly {
+  const o = deps.options;
+  const monoMs = (): number => performance.now();
+  const http = new DspHttp({ ...DEFAULT_HTTP, ...o.http }, monoMs);
+  const bidders = o.dsps.map((d) => createOpenRtbBidder({ ...DSP_DEFAULTS, ...d }));
+  const fanOut =
+    bidders.length === 0
+      ? null
+      : new RtbFanOut({
+          bidders,
+          http,
+          nowMs: monoMs,
+          random: o.random ?? Math.random,
+          ...(o.timeouts !== undefined ? { timeouts: o.timeouts } : {}),
+          ...(o.breaker !== undefined ? { breaker: o.breaker } : {}),
+          ...(o.shaping !== undefined ? { shaping: o.shaping } : {}),
+          ...(o.progressive !== undefined ? { progressive: o.progressive } : {}),
+        });
+  let metrics: RtbMetrics | null = null;
+  const notices =
+    o.notices === false
+      ? null
+      : new NoticeSender({
+          ...DEFAULT_NOTICES,
+          onResult: (kind, result) => metrics?.notice(kind, result),
+        });
+  const service = new RtbAuctionService({
+    fanOut: o.fanOut ?? fanOut,
+    internal: o.internalDemand === false ? null : new InternalDemand(deps.index, deps.priors),
+    signer: deps.signer,
+    notices,
+    monoMs,
+    wallMs: deps.wallMs,
+    config: {
+      ...DEFAULT_RTB_CONFIG,
+      rates: DEFAULT_RATES,
+      ...o.auction,
+      publicUrl: deps.publicUrl,
+      trackingTtlMs: deps.trackingTtlMs,
+    },
+  });
+  return {
+    service,
+    fanOut,
+    monoMs,
+    onMetrics: (m) => {
+      metrics = m;
+    },
+    async close() {
+      await notices?.close();
+      await http.close();
+    },
+  };
+}

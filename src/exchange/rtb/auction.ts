@@ -1,0 +1,455 @@
+/**
+ * One OpenRTB auction (issue 4 item 4): a validated BidRequest from supply → privacy and schain
+ * → internal demand and the DSP fan-out in parallel under one deadline → business checks on
+ * DSP bids → one auction per imp in eCPM space with internal and external bids together →
+ * an OpenRTB BidResponse (or no bid), loss notices, seat-non-bids.
+ *
+ * Implementation notes
+ * - Deadline: `tmax` (2.6 §3.2.1: it "supersedes any a-priori guidance"), capped at
+ *   `maxTmaxMs`, `defaultTmaxMs` when absent or 0 (prebid-server does the same, RULES.md rule
+ *   28), minus `responseMarginMs` kept for the auction, serialisation and the way back. The
+ *   fan-out's last call ends at that deadline (fan-out.ts), so the answer leaves before tmax.
+ * - The auction is the engine of src/core/auction (`runAuction`), one slot per imp:
+ *   `at` = 1 → first price, otherwise second price plus `incrementMicros` (2.6 §4.4.1 illustrates
+ *   +$0.01). DSP bids enter as CPM bids converted to the auction currency with their bidder's
+ *   adjustment (`externalBidCpmMicros`); internal bids keep their model (cpm / cpc / cpa) and
+ *   rank by eCPM. The reserve is the higher of the imp floor (converted; RULES.md rule 30) and,
+ *   for internal bids' placement, its floor. A DSP bid with a `dealid` of the imp is in the
+ *   deal tier with its deal floor (RULES.md rules 46, 54); everything else is open.
+ * - Business checks before the auction (core/openrtb/bid-policy.ts): seats, block lists
+ *   (bcat / badv / bapp / battr), deals, secure markup, floors. A rejected bid gets its loss
+ *   reason on its `lurl` and its seat-non-bid status.
+ * - The answer per imp is the winner at its clearing price in the response currency
+ *   (`cur[0]` of the request, else USD), with the DSP's `adm` / `nurl` / `burl` macros
+ *   substituted (2.6 §4.4: AUCTION_PRICE is the clearing price in the bid's currency, after
+ *   undoing the bidder adjustment). `nurl` and `burl` pass upstream: our buyer-side notices fire
+ *   when our own seller fires them, i.e. only if we win there too. `lurl` is removed and fired
+ *   by us for every DSP bid that lost here, with `${AUCTION_LOSS}` (RULES.md rule 56).
+ * - Internal winners answer with the creative's markup and our signed impression URL as `burl`
+ *   (the billing event that records the spend in the ledger, src/exchange/events.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  clearingPriceInBidCurrencyMicros,
+  ecpmMicros,
+  externalBidCpmMicros,
+  floorToAuctionMicros,
+  runAuction,
+  type AuctionBid,
+  type AuctionLoser,
+  type ExchangeRates,
+} from '../../core/auction/index.js';
+import { screenBidPolicy } from '../../core/openrtb/bid-policy.js';
+import { BidRejection, NoBidReason, type BidRejectionReason } from '../../core/openrtb/codes.js';
+import { macroValues, substituteMacros } from '../../core/openrtb/macros.js';
+import { floorCpmMicros, microsToCpm } from '../../core/openrtb/price.js';
+import type {
+  Bid,
+  BidRequest,
+  BidResponse,
+  Imp,
+  SeatBid,
+  SeatNonBid,
+} from '../../core/openrtb/types.js';
+import type { LossReason } from '../../core/reasons.js';
+import type { TrackingSigner } from '../tracking.js';
+import type { FanOutBid, FanOutResult, SeatNonBidRecord } from './fan-out.js';
+import type { InternalCandidate, InternalDemand } from './internal-demand.js';
+import type { NoticeSender } from './notices.js';
+import { appendSchainNode, applyPrivacy, decidePrivacy, type PrivacyDecision } from './privacy.js';
+
+export interface FanOut {
+  run(request: BidRequest, deadlineMs: number): Promise<FanOutResult>;
+}
+
+export interface RtbAuctionConfig {
+  defaultTmaxMs: number;
+  maxTmaxMs: number;
+  responseMarginMs: number;
+  incrementMicros: number;
+  rates: ExchangeRates;
+  /** Our domain, the `asi` of our schain node. */
+  schainAsi: string;
+  /** Seat name of our own campaigns in responses. */
+  internalSeat: string;
+  publicUrl: string;
+  trackingTtlMs: number;
+  enforceSecure?: boolean;
+  maxBannerSize?: { w: number; h: number };
+}
+
+export const DEFAULT_RTB_CONFIG: Omit<RtbAuctionConfig, 'publicUrl' | 'trackingTtlMs'> = {
+  defaultTmaxMs: 100,
+  maxTmaxMs: 1000,
+  responseMarginMs: 10,
+  incrementMicros: 10_000,
+  rates: { auction_currency: 'USD', rates: {} },
+  schainAsi: 'adstack.example',
+  internalSeat: 'adstack',
+};
+
+export interface RtbAuctionDeps {
+  fanOut: FanOut | null;
+  internal: InternalDemand | null;
+  signer: TrackingSigner;
+  notices: NoticeSender | null;
+  /** Monotonic ms (deadlines). */
+  monoMs: () => number;
+  /** Wall-clock ms since the epoch (flights, token expiry, AUCTION_IMP_TS). */
+  wallMs: () => number;
+  config: RtbAuctionConfig;
+  newId?: () => string;
+}
+
+export interface RtbWin {
+  impid: string;
+  source: 'internal' | 'dsp';
+  seat: string;
+  priceMicros: number; // clearing CPM in the auction currency
+}
+
+export interface RtbAuctionOutcome {
+  /** null: no bid (HTTP 204). */
+  response: BidResponse | null;
+  seatnonbid: SeatNonBid[];
+  wins: RtbWin[];
+  fanOut: FanOutResult | null;
+  privacy: PrivacyDecision;
+  /** Why there is no bid, when there is none. */
+  nbr: NoBidReason | null;
+  /** DSP bids dropped here by the business checks (the fan-out reports parse rejections). */
+  policyRejected: { bidder: string; reason: BidRejectionReason }[];
+}
+
+type Entry =
+  { kind: 'internal'; c: InternalCandidate } | { kind: 'dsp'; b: FanOutBid; cpmMicros: number };
+
+/** Did the request ask for seat-non-bid reporting? prebid's flag, or ours. */
+function wantsSeatNonBid(req: BidRequest): boolean {
+  const ext = req.ext;
+  const prebid = ext?.prebid as Record<string, unknown> | undefined;
+  return prebid?.returnallbidstatus === true || ext?.seatnonbid === 1 || ext?.seatnonbid === true;
+}
+
+function groupNonBids(records: SeatNonBidRecord[]): SeatNonBid[] {
+  const bySeat = new Map<string, SeatNonBid>();
+  for (const r of records) {
+    let s = bySeat.get(r.seat);
+    if (s === undefined) {
+      s = { seat: r.seat, nonbid: [] };
+      bySeat.set(r.seat, s);
+    }
+    for (const impid of r.impids) s.nonbid.push({ impid, statuscode: r.status });
+  }
+  return [...bySeat.values()];
+}
+
+export class RtbAuctionService {
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: RtbAuctionDeps) {
+    this.newId = deps.newId ?? randomUUID;
+  }
+
+  /** The deadline of a request received at `receivedAtMs` (monotonic). */
+  deadline(req: BidRequest, receivedAtMs: number): number {
+    const c = this.deps.config;
+    const tmax =
+      req.tmax !== undefined && req.tmax > 0 ? Math.min(req.tmax, c.maxTmaxMs) : c.defaultTmaxMs;
+    return receivedAtMs + tmax - c.responseMarginMs;
+  }
+
+  async auction(req: BidRequest, receivedAtMs: number): Promise<RtbAuctionOutcome> {
+    const { config, fanOut, internal } = this.deps;
+    const deadlineMs = this.deadline(req, receivedAtMs);
+    const privacy = decidePrivacy(req);
+    const outbound = appendSchainNode(applyPrivacy(req, privacy), { asi: config.schainAsi });
+    // External first (it waits on the network), internal while it is in flight.
+    const external =
+      fanOut !== null && deadlineMs > this.deps.monoMs() ? fanOut.run(outbound, deadlineMs) : null;
+    const nowWall = this.deps.wallMs();
+    const internalByImp = new Map<string, InternalCandidate[]>();
+    if (internal !== null) {
+      for (const imp of req.imp) {
+        internalByImp.set(
+          imp.id,
+          internal.candidates(req, imp, nowWall, privacy.personalisedTargeting),
+        );
+      }
+    }
+    const fan = external === null ? null : await external;
+
+    const nonBids: SeatNonBidRecord[] = fan === null ? [] : [...fan.nonBids];
+    for (const r of fan?.rejected ?? []) {
+      nonBids.push({
+        seat: r.seat,
+        impids: r.impid === null ? [] : [r.impid],
+        status: BidRejection[r.reason].status,
+        reason: r.reason,
+      });
+    }
+
+    // Business checks and currency for DSP bids.
+    const dspByImp = new Map<string, { b: FanOutBid; cpmMicros: number }[]>();
+    const policyRejected: { bidder: string; reason: BidRejectionReason }[] = [];
+    for (const b of fan?.bids ?? []) {
+      const cpm = externalBidCpmMicros(b.priceMicros, b.currency, config.rates, b.bidAdjustment);
+      const inboundImp = req.imp.find((i) => i.id === b.imp.id) ?? b.imp;
+      const rejection =
+        cpm === null
+          ? { reason: 'currency_not_accepted' as const, detail: `no rate for ${b.currency}` }
+          : screenBidPolicy({ ...b, imp: inboundImp }, cpm, {
+              request: req,
+              toAuctionMicros: (m, cur) => floorToAuctionMicros(m, cur, config.rates),
+              enforceSecure: config.enforceSecure,
+              maxBannerSize: config.maxBannerSize,
+            });
+      if (rejection !== null || cpm === null) {
+        const reason = rejection?.reason ?? 'currency_not_accepted';
+        nonBids.push({
+          seat: b.seat,
+          impids: [b.imp.id],
+          status: BidRejection[reason].status,
+          reason,
+        });
+        policyRejected.push({ bidder: b.bidder, reason });
+        this.fireLoss(req, b, BidRejection[reason].loss);
+        continue;
+      }
+      const list = dspByImp.get(b.imp.id) ?? [];
+      list.push({ b, cpmMicros: cpm });
+      dspByImp.set(b.imp.id, list);
+    }
+
+    const seatbids = new Map<string, Bid[]>();
+    const wins: RtbWin[] = [];
+    const respCur = (req.cur?.[0] ?? 'USD').toUpperCase();
+    for (const imp of req.imp) {
+      const won = this.auctionImp(
+        req,
+        imp,
+        internalByImp.get(imp.id) ?? [],
+        dspByImp.get(imp.id) ?? [],
+        respCur,
+      );
+      if (won === null) continue;
+      const list = seatbids.get(won.seat) ?? [];
+      list.push(won.bid);
+      seatbids.set(won.seat, list);
+      wins.push(won.win);
+    }
+
+    const seatnonbid = groupNonBids(nonBids);
+    if (seatbids.size === 0) {
+      const nbr = fan === null && internal === null ? NoBidReason.TechnicalError : null;
+      const response = wantsSeatNonBid(req)
+        ? { id: req.id, seatbid: [], ext: { seatnonbid } }
+        : null;
+      return { response, seatnonbid, wins, fanOut: fan, privacy, nbr, policyRejected };
+    }
+    const seatbid: SeatBid[] = [...seatbids.entries()].map(([seat, bid]) => ({ seat, bid }));
+    const response: BidResponse = { id: req.id, bidid: this.newId(), seatbid, cur: respCur };
+    if (wantsSeatNonBid(req)) response.ext = { seatnonbid };
+    return { response, seatnonbid, wins, fanOut: fan, privacy, nbr: null, policyRejected };
+  }
+
+  private auctionImp(
+    req: BidRequest,
+    imp: Imp,
+    internal: InternalCandidate[],
+    dsp: { b: FanOutBid; cpmMicros: number }[],
+    respCur: string,
+  ): { seat: string; bid: Bid; win: RtbWin } | null {
+    const { config } = this.deps;
+    const rates = config.rates;
+    const respRate = respCur === rates.auction_currency ? 1 : rates.rates[respCur];
+    if (respRate === undefined || !(respRate > 0)) return null; // we cannot price in that currency
+    const impFloor =
+      imp.bidfloor !== undefined && imp.bidfloor > 0
+        ? floorToAuctionMicros(floorCpmMicros(imp.bidfloor), imp.bidfloorcur ?? 'USD', rates)
+        : 0;
+    if (impFloor === null) return null; // a floor in a currency we cannot convert: no safe bid
+    const entries = new Map<string, Entry>();
+    const bids: AuctionBid[] = [];
+    // A private auction is for the deals' buyers only (2.6 §3.2.11); our campaigns hold no deal.
+    const privateAuction = imp.pmp?.private_auction === 1;
+    for (const c of privateAuction ? [] : internal) {
+      // The placement floor is our own inventory rule for our own campaigns (the imp floor is
+      // the seller's, common to everyone): an internal bid under it does not take part.
+      if (
+        ecpmMicros(c.bid.model, c.bid.bid_micros, c.bid.prediction) < c.placement.floor_cpm_micros
+      )
+        continue;
+      entries.set(c.bid.id, { kind: 'internal', c });
+      bids.push(c.bid);
+    }
+    dsp.forEach(({ b, cpmMicros }, i) => {
+      const id = `dsp:${i}:${b.bidder}`;
+      entries.set(id, { kind: 'dsp', b, cpmMicros });
+      const deal =
+        b.bid.dealid === undefined ? undefined : imp.pmp?.deals?.find((d) => d.id === b.bid.dealid);
+      const dealFloor =
+        deal?.bidfloor !== undefined && deal.bidfloor > 0
+          ? floorToAuctionMicros(floorCpmMicros(deal.bidfloor), deal.bidfloorcur ?? 'USD', rates)
+          : null;
+      bids.push({
+        id,
+        model: 'cpm',
+        bid_micros: cpmMicros,
+        prediction: { ctr: 1, cvr: 1 },
+        ...(deal !== undefined
+          ? { tier: 'deal' as const, deal_floor_cpm_micros: dealFloor ?? impFloor }
+          : {}),
+      });
+    });
+    if (bids.length === 0) return null;
+    const result = runAuction(bids, {
+      mechanism: req.at === 1 ? 'first_price' : 'second_price',
+      slot_factors: [1],
+      reserve_cpm_micros: impFloor,
+      increment_micros: req.at === 1 ? 0 : config.incrementMicros,
+    });
+    this.fireLosses(req, result.losers, entries);
+    const w = result.winners[0];
+    const e = w === undefined ? undefined : entries.get(w.id);
+    if (w === undefined || e === undefined) return null;
+
+    if (e.kind === 'dsp') {
+      const b = e.b;
+      // ${AUCTION_PRICE}: the clearing price in the bid's currency, adjustment undone (2.6 §4.4).
+      const inBidCur =
+        clearingPriceInBidCurrencyMicros(
+          w.price_micros,
+          b.priceMicros,
+          b.currency,
+          rates,
+          b.bidAdjustment,
+        ) ?? b.priceMicros;
+      const values = macroValues({
+        auctionId: req.id,
+        impId: imp.id,
+        seat: b.seat,
+        ...(b.bid.adid !== undefined ? { adId: b.bid.adid } : {}),
+        clearingPriceMicros: inBidCur,
+        bidPriceMicros: b.priceMicros,
+        currency: b.currency,
+        impTsMs: this.deps.wallMs(),
+        ...(result.losers.length > 0 ? {} : { minToWinMicros: inBidCur }),
+      });
+      const { lurl: _lurl, ...rest } = b.bid;
+      const bid: Bid = { ...rest, price: microsToCpm(Math.round(w.price_micros / respRate)) };
+      if (rest.adm !== undefined) bid.adm = substituteMacros(rest.adm, values);
+      if (rest.nurl !== undefined) bid.nurl = substituteMacros(rest.nurl, values);
+      if (rest.burl !== undefined) bid.burl = substituteMacros(rest.burl, values);
+      bid.mtype ??= MTYPE_OF[b.mediaType];
+      return {
+        seat: b.seat,
+        bid,
+        win: { impid: imp.id, source: 'dsp', seat: b.seat, priceMicros: w.price_micros },
+      };
+    }
+
+    // Internal winner: we bid upstream at our clearing CPM, at least the placement floor.
+    const c = e.c;
+    const clearingCpm = Math.min(
+      Math.round(w.ecpm_micros),
+      Math.max(
+        c.bid.model === 'cpm' ? w.price_micros : Math.round(w.clearing_ecpm_micros),
+        c.placement.floor_cpm_micros,
+      ),
+    );
+    const unitPrice = c.bid.model === 'cpm' ? clearingCpm : w.price_micros;
+    return {
+      seat: config.internalSeat,
+      bid: this.renderInternal(imp, c, unitPrice, microsToCpm(Math.round(clearingCpm / respRate))),
+      win: {
+        impid: imp.id,
+        source: 'internal',
+        seat: config.internalSeat,
+        priceMicros: clearingCpm,
+      },
+    };
+  }
+
+  /** Our campaign's creative as an OpenRTB bid, billed through our signed impression URL. */
+  private renderInternal(
+    imp: Imp,
+    c: InternalCandidate,
+    unitPriceMicros: number,
+    priceCpm: number,
+  ): Bid {
+    const { signer, config } = this.deps;
+    const decisionId = this.newId();
+    const claims = {
+      v: 1 as const,
+      d: decisionId,
+      a: c.campaign.advertiser_id,
+      c: c.campaign.id,
+      cr: c.creative.id,
+      p: c.placement.id,
+      m: c.campaign.pricing_model,
+      pr: unitPriceMicros,
+      exp: this.deps.wallMs() + config.trackingTtlMs,
+    };
+    const impUrl = `${config.publicUrl}/v1/events/impression?t=${signer.sign({ ...claims, k: 'imp' })}`;
+    const clkUrl = `${config.publicUrl}/v1/events/click?t=${signer.sign({ ...claims, k: 'clk', u: c.creative.landing_url })}`;
+    const cr = c.creative;
+    let adm: string;
+    let mtype: number;
+    if (cr.format === 'video') {
+      mtype = 2;
+      adm =
+        cr.markup ??
+        `<VAST version="4.0"><Ad><Wrapper><VASTAdTagURI><![CDATA[${cr.url ?? ''}]]></VASTAdTagURI></Wrapper></Ad></VAST>`;
+    } else if (cr.format === 'native') {
+      mtype = 4;
+      adm = JSON.stringify({ ver: '1.2', link: { url: clkUrl }, assets: [], native: cr.native });
+    } else {
+      mtype = 1;
+      adm =
+        cr.markup ??
+        `<a href="${clkUrl}" target="_blank"><img src="${cr.url ?? ''}" width="${cr.w ?? ''}" height="${cr.h ?? ''}"></a>`;
+    }
+    const bid: Bid = {
+      id: decisionId,
+      impid: imp.id,
+      price: priceCpm,
+      adm,
+      burl: impUrl,
+      crid: cr.id,
+      cid: c.campaign.id,
+      mtype,
+    };
+    if (cr.w !== null) bid.w = cr.w;
+    if (cr.h !== null) bid.h = cr.h;
+    return bid;
+  }
+
+  private fireLosses(
+    req: BidRequest,
+    losers: readonly AuctionLoser[],
+    entries: Map<string, Entry>,
+  ): void {
+    for (const l of losers) {
+      const e = entries.get(l.id);
+      if (e?.kind === 'dsp') this.fireLoss(req, e.b, l.reason);
+    }
+  }
+
+  /** The DSP's loss notice with `${AUCTION_LOSS}`; the price is blanked (RULES.md rule 59). */
+  private fireLoss(req: BidRequest, b: FanOutBid, loss: LossReason): void {
+    const lurl = b.bid.lurl;
+    if (this.deps.notices === null || lurl === undefined) return;
+    const values = macroValues({
+      auctionId: req.id,
+      impId: b.imp.id,
+      seat: b.seat,
+      ...(b.bid.adid !== undefined ? { adId: b.bid.adid } : {}),
+      currency: b.currency,
+      lossReason: loss,
+    });
+    this.deps.notices.fire('loss', substituteMacros(lurl, values));
+  }
+}
+
+const MTYPE_OF = { banner: 1, video: 2, audio: 3, native: 4 } as const;

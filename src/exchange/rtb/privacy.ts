@@ -1,0 +1,201 @@
+/**
+ * Privacy before fan-out (issue 4 item 6; RULES.md rule 32): decide what the signals of one
+ * request allow, strip what they do not, forward the signals, and append our supply-chain node
+ * (RULES.md rule 29).
+ *
+ * Implementation notes
+ * - Signals read: `regs.coppa`, `regs.gdpr` + `user.consent` (TCF v2 string, decoded with
+ *   @iabtcf/core), `regs.us_privacy` (IAB CCPA string: third character 'Y' = opted out of
+ *   sale), `device.lmt`, `device.dnt`. GPP strings are forwarded untouched but not decoded
+ *   (no well-kept GPP decoder among our dependencies; see docs/decisions/0008); `regs.gdpr`
+ *   already reflects a GPP TCF section when the caller set it (validate-request.ts).
+ * - GDPR: with gdpr=1, user and device ids go to DSPs only with consent to TCF purpose 1
+ *   ("store and/or access information on a device"), and our own targeting is personalised
+ *   only with purposes 3 and 4 (create / use a personalised ads profile). A missing or
+ *   undecodable consent string is no consent. Per-vendor (GVL id) checks are not done.
+ * - Without the needed consent (GDPR), with a CCPA opt-out, LMT/DNT: remove `user.id`,
+ *   `user.buyeruid`, `user.eids`, `user.yob`/`gender`, device ids (`ifa`, the sha1/md5
+ *   variants), truncate the IP (IPv4 to /24, IPv6 to /48), round geo to 2 decimals and drop
+ *   zip. COPPA also drops `user.geo` and device/user lat-lon entirely (prebid-server's COPPA
+ *   scrubbing goes furthest too).
+ * - Copy-on-write: objects on changed paths are copied; the caller's request is not mutated.
+ * - A decoded consent string is cached (strings repeat across requests of one user).
+ */
+import { TCString } from '@iabtcf/core';
+import type { BidRequest, Device, Geo, SupplyChain, User } from '../../core/openrtb/types.js';
+
+export const PrivacyReason = {
+  Coppa: 'coppa',
+  GdprNoConsent: 'gdpr_no_consent',
+  CcpaOptOut: 'ccpa_opt_out',
+  LimitAdTracking: 'limit_ad_tracking',
+  DoNotTrack: 'do_not_track',
+} as const;
+export type PrivacyReason = (typeof PrivacyReason)[keyof typeof PrivacyReason];
+
+export interface PrivacyDecision {
+  /** User and device identifiers may be sent to DSPs. */
+  idsAllowed: boolean;
+  /** Our own targeting may use the user's profile and interests. */
+  personalisedTargeting: boolean;
+  reasons: PrivacyReason[];
+}
+
+interface Consent {
+  storage: boolean; // TCF purpose 1
+  personalisedAds: boolean; // TCF purposes 3 and 4
+}
+
+const consentCache = new Map<string, Consent | null>();
+const CACHE_MAX = 10_000;
+
+/** TCF v2 consent string → the purposes we check; null when it does not decode. */
+export function decodeTcf(consent: string): Consent | null {
+  const hit = consentCache.get(consent);
+  if (hit !== undefined) return hit;
+  let c: Consent | null;
+  try {
+    const m = TCString.decode(consent);
+    c = {
+      storage: m.purposeConsents.has(1),
+      personalisedAds: m.purposeConsents.has(3) && m.purposeConsents.has(4),
+    };
+  } catch {
+    c = null;
+  }
+  if (consentCache.size >= CACHE_MAX) consentCache.clear();
+  consentCache.set(consent, c);
+  return c;
+}
+
+export function decidePrivacy(req: BidRequest): PrivacyDecision {
+  const reasons: PrivacyReason[] = [];
+  let ids = true;
+  let personal = true;
+  if (req.regs?.coppa === 1) {
+    reasons.push(PrivacyReason.Coppa);
+    ids = false;
+    personal = false;
+  }
+  if (req.regs?.gdpr === 1) {
+    const c = typeof req.user?.consent === 'string' ? decodeTcf(req.user.consent) : null;
+    if (c === null || !c.storage) {
+      reasons.push(PrivacyReason.GdprNoConsent);
+      ids = false;
+    }
+    if (c === null || !c.personalisedAds) personal = false;
+  }
+  const usp = req.regs?.us_privacy;
+  if (typeof usp === 'string' && usp.length === 4 && usp[2]?.toUpperCase() === 'Y') {
+    reasons.push(PrivacyReason.CcpaOptOut);
+    ids = false;
+    personal = false;
+  }
+  if (req.device?.lmt === 1) {
+    reasons.push(PrivacyReason.LimitAdTracking);
+    ids = false;
+    personal = false;
+  }
+  if (req.device?.dnt === 1) {
+    reasons.push(PrivacyReason.DoNotTrack);
+    ids = false;
+    personal = false;
+  }
+  return { idsAllowed: ids, personalisedTargeting: personal, reasons };
+}
+
+/** IPv4 → /24, IPv6 → /48 (the last bits identify a household or device). */
+export function truncateIp(ip: string): string {
+  if (ip.includes(':')) {
+    const head = ip.split('::')[0] ?? '';
+    const groups = head
+      .split(':')
+      .filter((g) => g.length > 0)
+      .slice(0, 3);
+    while (groups.length < 3) groups.push('0');
+    return `${groups.join(':')}::`;
+  }
+  const parts = ip.split('.');
+  return parts.length === 4 ? `${parts[0]}.${parts[1]}.${parts[2]}.0` : '';
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+function coarsenGeo(g: Geo, drop: boolean): Geo | undefined {
+  if (drop) {
+    const { lat: _lat, lon: _lon, zip: _zip, ...rest } = g;
+    return rest;
+  }
+  const out: Geo = { ...g };
+  if (out.lat !== undefined) out.lat = round2(out.lat);
+  if (out.lon !== undefined) out.lon = round2(out.lon);
+  delete out.zip;
+  return out;
+}
+
+function stripDevice(d: Device, coppa: boolean): Device {
+  const out: Device = { ...d };
+  for (const k of [
+    'ifa',
+    'didsha1',
+    'didmd5',
+    'dpidsha1',
+    'dpidmd5',
+    'macsha1',
+    'macmd5',
+  ] as const) {
+    delete out[k];
+  }
+  if (out.ip !== undefined) out.ip = truncateIp(out.ip);
+  if (out.ipv6 !== undefined) out.ipv6 = truncateIp(out.ipv6);
+  if (out.geo !== undefined) out.geo = coarsenGeo(out.geo, coppa);
+  return out;
+}
+
+function stripUser(u: User, coppa: boolean): User {
+  const { id: _id, buyeruid: _b, eids: _e, yob: _y, gender: _g, ...rest } = u;
+  const out: User = { ...rest };
+  if (out.geo !== undefined) {
+    if (coppa) delete out.geo;
+    else out.geo = coarsenGeo(out.geo, false);
+  }
+  if (out.ext !== undefined) {
+    // 2.5 locations of the same ids (validate-request.ts moved them, but a 2.5 caller's
+    // other ext keys such as `ext.eids` variants would leak otherwise).
+    const { eids: _x, ...ext } = out.ext;
+    out.ext = ext;
+  }
+  return out;
+}
+
+/** The request as DSPs may see it under `decision`. */
+export function applyPrivacy(req: BidRequest, decision: PrivacyDecision): BidRequest {
+  if (decision.idsAllowed) return req;
+  const coppa = decision.reasons.includes(PrivacyReason.Coppa);
+  const out: BidRequest = { ...req };
+  if (req.device) out.device = stripDevice(req.device, coppa);
+  if (req.user) out.user = stripUser(req.user, coppa);
+  return out;
+}
+
+export interface SchainIdentity {
+  /** Our canonical domain (the `asi` of our node). */
+  asi: string;
+}
+
+/**
+ * Appends our node to `source.schain` (RULES.md rule 29): the last node is the entity sending
+ * the request. `sid` is the seller's id with us: the publisher id. A request that arrives
+ * without a chain gets one with `complete: 0` (we cannot vouch for what came before us).
+ */
+export function appendSchainNode(req: BidRequest, who: SchainIdentity): BidRequest {
+  const sid =
+    req.site?.publisher?.id ?? req.app?.publisher?.id ?? req.dooh?.publisher?.id ?? 'unknown';
+  const node = { asi: who.asi, sid, hp: 1 };
+  const prev = req.source?.schain;
+  const schain: SupplyChain =
+    prev === undefined
+      ? { complete: 0, ver: '1.0', nodes: [node] }
+      : { ...prev, nodes: [...prev.nodes, node] };
+  return { ...req, source: { ...req.source, schain } };
+}
