@@ -1,0 +1,183 @@
+/**
+ * MemoryBudgetCounters: the BudgetCounters port in process memory (embedded default, tests).
+ * Each operation runs synchronously inside one call, so it is atomic within this process; the
+ * counters are shared only by this process (one ad server), and lost with it.
+ */
+import type {
+  BudgetCounters,
+  BudgetState,
+  CampaignPeriod,
+  GrantLeaseRequest,
+  GrantLeaseResult,
+  ReclaimResult,
+  RecordSpendRequest,
+  ReturnLeaseResult,
+  SpendStatus,
+} from '../../ports/budget-counters.js';
+
+interface Lease {
+  grantedMicros: number;
+  spentMicros: number;
+  open: boolean;
+  expiresAtMs: number;
+  serverId: string;
+}
+
+interface Counters {
+  budget: number;
+  remaining: number;
+  leased: number;
+  spent: number;
+  leases: Map<string, Lease>;
+  spendKeys: Set<string>;
+}
+
+export function createMemoryBudgetCounters(): MemoryBudgetCounters {
+  return new MemoryBudgetCounters();
+}
+
+function micros(name: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer of micros`);
+  }
+  return v;
+}
+
+export class MemoryBudgetCounters implements BudgetCounters {
+  private readonly periods = new Map<string, Counters>();
+
+  private get(key: CampaignPeriod): Counters | undefined {
+    return this.periods.get(`${key.campaignId}\u0000${key.period}`);
+  }
+
+  private snapshot(c: Counters): BudgetState {
+    let open = 0;
+    for (const l of c.leases.values()) if (l.open) open++;
+    return {
+      budgetMicros: c.budget,
+      remainingMicros: c.remaining,
+      leasedMicros: c.leased,
+      spentMicros: c.spent,
+      openLeases: open,
+    };
+  }
+
+  async setBudget(key: CampaignPeriod, budgetMicros: number): Promise<BudgetState> {
+    micros('budgetMicros', budgetMicros);
+    let c = this.get(key);
+    if (c === undefined) {
+      c = {
+        budget: budgetMicros,
+        remaining: budgetMicros,
+        leased: 0,
+        spent: 0,
+        leases: new Map(),
+        spendKeys: new Set(),
+      };
+      this.periods.set(`${key.campaignId}\u0000${key.period}`, c);
+    } else {
+      c.remaining += budgetMicros - c.budget;
+      c.budget = budgetMicros;
+    }
+    return this.snapshot(c);
+  }
+
+  async grantLease(req: GrantLeaseRequest): Promise<GrantLeaseResult> {
+    micros('requestedMicros', req.requestedMicros);
+    const c = this.get(req);
+    if (c === undefined) {
+      return { status: 'unknown_budget', grantedMicros: 0, remainingMicros: 0, duplicate: false };
+    }
+    const existing = c.leases.get(req.leaseId);
+    if (existing !== undefined) {
+      return {
+        status: 'granted',
+        grantedMicros: existing.grantedMicros,
+        remainingMicros: c.remaining,
+        duplicate: true,
+      };
+    }
+    const granted = Math.min(req.requestedMicros, Math.max(0, c.remaining));
+    if (granted <= 0) {
+      return {
+        status: 'exhausted',
+        grantedMicros: 0,
+        remainingMicros: c.remaining,
+        duplicate: false,
+      };
+    }
+    c.remaining -= granted;
+    c.leased += granted;
+    c.leases.set(req.leaseId, {
+      grantedMicros: granted,
+      spentMicros: 0,
+      open: true,
+      expiresAtMs: req.expiresAtMs,
+      serverId: req.serverId,
+    });
+    return {
+      status: 'granted',
+      grantedMicros: granted,
+      remainingMicros: c.remaining,
+      duplicate: false,
+    };
+  }
+
+  async recordSpend(req: RecordSpendRequest): Promise<{ status: SpendStatus }> {
+    micros('amountMicros', req.amountMicros);
+    const c = this.get(req);
+    const lease = c?.leases.get(req.leaseId);
+    if (c === undefined || lease === undefined) return { status: 'unknown_lease' };
+    if (c.spendKeys.has(req.spendKey)) return { status: 'duplicate' };
+    if (lease.open) {
+      if (lease.spentMicros + req.amountMicros > lease.grantedMicros) {
+        return { status: 'exceeds_lease' };
+      }
+      c.spendKeys.add(req.spendKey);
+      lease.spentMicros += req.amountMicros;
+      c.leased -= req.amountMicros;
+      c.spent += req.amountMicros;
+      return { status: 'recorded' };
+    }
+    c.spendKeys.add(req.spendKey);
+    lease.spentMicros += req.amountMicros;
+    c.remaining -= req.amountMicros;
+    c.spent += req.amountMicros;
+    return { status: 'late' };
+  }
+
+  private close(c: Counters, lease: Lease): number {
+    const unspent = lease.grantedMicros - lease.spentMicros;
+    lease.open = false;
+    c.leased -= unspent;
+    c.remaining += unspent;
+    return unspent;
+  }
+
+  async returnLease(key: CampaignPeriod, leaseId: string): Promise<ReturnLeaseResult> {
+    const c = this.get(key);
+    const lease = c?.leases.get(leaseId);
+    if (c === undefined || lease === undefined)
+      return { status: 'unknown_lease', returnedMicros: 0 };
+    if (!lease.open) return { status: 'already_closed', returnedMicros: 0 };
+    return { status: 'returned', returnedMicros: this.close(c, lease) };
+  }
+
+  async reclaimExpired(key: CampaignPeriod, nowMs: number): Promise<ReclaimResult> {
+    const c = this.get(key);
+    const out: ReclaimResult = { leases: 0, returnedMicros: 0 };
+    if (c === undefined) return out;
+    for (const lease of c.leases.values()) {
+      if (lease.open && lease.expiresAtMs <= nowMs) {
+        out.returnedMicros += this.close(c, lease);
+        out.leases++;
+      }
+    }
+    return out;
+  }
+
+  async state(key: CampaignPeriod): Promise<BudgetState | null> {
+    const c = this.get(key);
+    return c === undefined ? null : this.snapshot(c);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * RedisFrequencyCounters: the FrequencyCounters port on Redis / Redis Cluster, one Lua script
+ * per operation (./scripts/freq-*.lua).
+ *
+ * - One sorted set per user × target, `<prefix>{user:ID}:<scope>:<id>`: member = impression
+ *   key (so a duplicate is not counted twice), score = epoch ms. A window count is ZCOUNT over
+ *   (now − window, now]. All keys of one user share the hash tag `{user:ID}`, so a script over
+ *   several targets is single-slot on Redis Cluster.
+ * - Increment trims entries older than the target's `retainMs` and sets the key's expiry to it.
+ * - User ids must not contain `{` or `}` (they would break the hash tag).
+ */
+import type { Redis } from 'ioredis';
+import type {
+  CapCount,
+  FrequencyCapRule,
+  FrequencyCheckResult,
+  FrequencyCounters,
+  FrequencyTarget,
+  IncrementTarget,
+} from '../../ports/frequency-counters.js';
+import { luaScript } from './scripts/index.js';
+
+export interface RedisFrequencyCountersOptions {
+  keyPrefix?: string;
+}
+
+export function createRedisFrequencyCounters(
+  client: Redis,
+  opts: RedisFrequencyCountersOptions = {},
+): RedisFrequencyCounters {
+  return new RedisFrequencyCounters(client, opts.keyPrefix ?? 'adstack:freq:');
+}
+
+const ms = (v: number | null): string => (v === null ? '-1' : String(Math.max(0, Math.floor(v))));
+
+export class RedisFrequencyCounters implements FrequencyCounters {
+  constructor(
+    private readonly client: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(userId: string, t: FrequencyTarget): string {
+    if (/[{}]/.test(userId)) throw new RangeError('userId must not contain { or }');
+    return `${this.prefix}{user:${userId}}:${t.scope}:${t.id}`;
+  }
+
+  private result(
+    rules: readonly FrequencyCapRule[],
+    counts: readonly unknown[],
+  ): FrequencyCheckResult {
+    const out: CapCount[] = rules.map((rule, i) => {
+      const count = Number(counts[i] ?? 0);
+      return { rule, count, allowed: count < rule.maxImpressions };
+    });
+    return { allowed: out.every((c) => c.allowed), counts: out };
+  }
+
+  async check(
+    userId: string,
+    rules: readonly FrequencyCapRule[],
+    nowMs: number,
+  ): Promise<FrequencyCheckResult> {
+    if (rules.length === 0) return { allowed: true, counts: [] };
+    const reply = (await luaScript('freq-check').run(
+      this.client,
+      rules.map((r) => this.key(userId, r)),
+      [String(Math.floor(nowMs)), ...rules.map((r) => ms(r.windowMs))],
+    )) as unknown[];
+    return this.result(rules, reply);
+  }
+
+  async increment(
+    userId: string,
+    targets: readonly IncrementTarget[],
+    impressionKey: string,
+    nowMs: number,
+  ): Promise<{ recorded: boolean }> {
+    if (targets.length === 0) return { recorded: false };
+    const added = await luaScript('freq-increment').run(
+      this.client,
+      targets.map((t) => this.key(userId, t)),
+      [String(Math.floor(nowMs)), impressionKey, ...targets.map((t) => ms(t.retainMs))],
+    );
+    return { recorded: Number(added) > 0 };
+  }
+
+  async checkAndIncrement(
+    userId: string,
+    rules: readonly FrequencyCapRule[],
+    targets: readonly IncrementTarget[],
+    impressionKey: string,
+    nowMs: number,
+  ): Promise<FrequencyCheckResult & { recorded: boolean }> {
+    const reply = (await luaScript('freq-check-increment').run(
+      this.client,
+      [...rules.map((r) => this.key(userId, r)), ...targets.map((t) => this.key(userId, t))],
+      [
+        String(Math.floor(nowMs)),
+        impressionKey,
+        String(rules.length),
+        ...rules.map((r) => ms(r.windowMs)),
+        ...rules.map((r) => String(r.maxImpressions)),
+        ...targets.map((t) => ms(t.retainMs)),
+      ],
+    )) as unknown[];
+    return { ...this.result(rules, reply.slice(1)), recorded: Number(reply[0]) === 1 };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * BudgetCounters: the shared, authoritative counters of a campaign's budget per period, from
+ * which ad-server processes take leases (seed Part 7 "Budget Pacing", issue 6 items 1-4).
+ * Redis (one Lua script per operation) in production; in-process memory as embedded default.
+ *
+ * Model. One counter set per (campaign, period); `period` is the caller's key, e.g. the local
+ * day `2026-06-01` (src/core/pacing/local-day.ts) or `lifetime`. Integer micros throughout:
+ *   budget = remaining + leased + spent          (conservation; holds after every operation)
+ * where `remaining` is neither leased nor spent (it may go negative only through `late` spend,
+ * see recordSpend), `leased` is granted to open leases and not yet spent, `spent` is recorded.
+ *
+ * Guarantees
+ * - Every operation is atomic and linearizable per (campaign, period): concurrent calls from
+ *   any number of processes behave as some serial order (Redis: one Lua script per operation,
+ *   all keys of a campaign under the hash tag `{campaign:ID}`, so it holds on Redis Cluster).
+ * - `grantLease` is a check-and-decrement: it grants min(requested, remaining), never more than
+ *   `remaining`, so the sum of all grants never exceeds the budget (contract-tested with many
+ *   concurrent grants, exact in micros). It grants nothing (status `exhausted`) when nothing
+ *   remains and `unknown_budget` when the counters do not exist (never set, or lost with Redis):
+ *   callers fail closed and must not serve. Idempotent by `leaseId`: a retry returns the
+ *   original grant with `duplicate: true` and takes nothing more.
+ * - `recordSpend` turns part of an open lease into spend, idempotent by `spendKey` (the ledger's
+ *   event key, e.g. `impression:<decision id>`): the same key twice counts once, whatever the
+ *   lease. It refuses (`exceeds_lease`, nothing changes) spend beyond what the lease has left:
+ *   callers reserve before serving (src/core/pacing/local-lease.ts), so this means a bug. Spend
+ *   against a lease already returned or reclaimed is still counted (the impression happened),
+ *   taken from `remaining`, and reported as `late`: this is the one path to overspend, which
+ *   the lease TTL rule below keeps closed (docs/decisions/0009-budget-leases.md).
+ * - `returnLease` closes an open lease and gives its unspent part back to `remaining`;
+ *   returning a closed lease is a no-op (`already_closed`). `reclaimExpired` does the same for
+ *   every open lease whose `expiresAtMs ≤ nowMs` (the timeout monitor's step). The holder must
+ *   choose `expiresAtMs` no earlier than its last possible spend report (last reservation +
+ *   tracking-token lifetime), so reclaiming can only strand, never double-count, budget.
+ * - `setBudget` creates the counters (remaining = budget) or changes the budget: `remaining`
+ *   moves by the difference. Lowering below what is leased + spent makes `remaining` negative,
+ *   so nothing more is granted; leases already out are not clawed back.
+ * - Every call rejects when the backend is unreachable; callers treat that as "no budget"
+ *   (fail closed), never as permission to serve.
+ * Left out on purpose: lease renewal (take a new lease instead), expiry of old periods' keys
+ * (a retention job), the reconciliation with the ledger and the rebuild after Redis loss
+ * (issue 6 items 4-5, not built), lease sizing (the caller's: src/core/pacing/lease-size.ts).
+ * Every adapter passes test/contract/budget-counters.contract.ts.
+ */
+
+export interface CampaignPeriod {
+  campaignId: string;
+  /** Caller's period key: a local day `YYYY-MM-DD` or `lifetime`. */
+  period: string;
+}
+
+export interface BudgetState {
+  budgetMicros: number;
+  remainingMicros: number;
+  leasedMicros: number;
+  spentMicros: number;
+  openLeases: number;
+}
+
+export interface GrantLeaseRequest extends CampaignPeriod {
+  leaseId: string;
+  serverId: string;
+  requestedMicros: number;
+  expiresAtMs: number;
+}
+
+export type GrantStatus = 'granted' | 'exhausted' | 'unknown_budget';
+
+export interface GrantLeaseResult {
+  status: GrantStatus;
+  grantedMicros: number;
+  /** `remaining` after this grant (for the caller's next lease size). */
+  remainingMicros: number;
+  duplicate: boolean;
+}
+
+export interface RecordSpendRequest extends CampaignPeriod {
+  leaseId: string;
+  spendKey: string;
+  amountMicros: number;
+}
+
+export type SpendStatus = 'recorded' | 'late' | 'duplicate' | 'exceeds_lease' | 'unknown_lease';
+
+export interface ReturnLeaseResult {
+  status: 'returned' | 'already_closed' | 'unknown_lease';
+  returnedMicros: number;
+}
+
+export interface ReclaimResult {
+  leases: number;
+  returnedMicros: number;
+}
+
+export interface BudgetCounters {
+  setBudget(key: CampaignPeriod, budgetMicros: number): Promise<BudgetState>;
+  grantLease(req: GrantLeaseRequest): Promise<GrantLeaseResult>;
+  recordSpend(req: RecordSpendRequest): Promise<{ status: SpendStatus }>;
+  returnLease(key: CampaignPeriod, leaseId: string): Promise<ReturnLeaseResult>;
+  reclaimExpired(key: CampaignPeriod, nowMs: number): Promise<ReclaimResult>;
+  /** Current counters, or null when they do not exist. */
+  state(key: CampaignPeriod): Promise<BudgetState | null>;
+}
