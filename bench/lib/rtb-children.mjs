@@ -120,6 +120,17 @@ async function exchange(mode) {
   });
   const rt = await createRuntime(config, { demo: true, rtb });
   const url = await rt.app.listen({ port: 0, host: '127.0.0.1' });
+  if (process.env.RTB_DEBUG_LAG === '1') {
+    const { monitorEventLoopDelay } = await import('node:perf_hooks');
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
+    setInterval(() => {
+      process.stderr.write(
+        `lag p50 ${(h.percentile(50) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms\n`,
+      );
+      h.reset();
+    }, 1000).unref();
+  }
   process.stdout.write(`READY ${url}\n`);
   const stop = () => void rt.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
