@@ -17,6 +17,7 @@ export const FilterReason = {
   OutsideDaypart: 'outside_daypart',
   NoMatchingCreative: 'no_matching_creative',
   BelowFloor: 'below_floor',
+  FrequencyCapped: 'frequency_capped',
 } as const;
 export type FilterReason = (typeof FilterReason)[keyof typeof FilterReason];
 

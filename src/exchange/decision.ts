@@ -1,17 +1,20 @@
 /**
  * One ad decision for our own JSON ad request, as named stages with clear seams:
  *
- *   placement → candidates (targeting + creative fit) → predict (CTR/CVR) → auction → render
+ *   placement → candidates (targeting + creative fit + frequency caps) → predict (CTR/CVR)
+ *     → auction → render
  *
  * Today: targeting over the in-memory ServingIndex, CTR from the signed GBDT model when one is
  * loaded (src/exchange/prediction.ts; else a constant CTR prior; CVR is always the prior),
  * eCPM ranking and a single-slot second-price auction (src/core/auction) with the placement
  * floor as reserve.
- * Later issues replace stages one by one (GBDT prediction, pacing and frequency gates,
- * external OpenRTB demand) without changing the stage boundaries.
- * Not enforced yet: budgets, pacing and frequency caps (stored and validated, not applied).
+ * Frequency caps are enforced per user × campaign (the frequency step of the candidates stage,
+ * below); the impression event counts them (src/exchange/events.ts).
+ * Later issues replace stages one by one (GBDT prediction, pacing gates, external OpenRTB
+ * demand) without changing the stage boundaries.
+ * Not enforced yet: budgets and pacing (stored and validated, not applied).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AdRequest } from '../core/domain/ad-request.js';
 import type { Campaign, Creative, Placement } from '../core/domain/entities.js';
 import { AdsError } from '../core/errors.js';
@@ -25,6 +28,7 @@ import {
   type LossReason,
 } from '../core/reasons.js';
 import type { Clock } from '../ports/clock.js';
+import type { FrequencyCapRule, FrequencyCounters } from '../ports/frequency-counters.js';
 import { PredictionStage, type PredictionSummary } from './prediction.js';
 import type { ServingIndex } from './serving-index.js';
 import type { TrackingSigner } from './tracking.js';
@@ -41,6 +45,8 @@ export interface DecisionDeps {
   signer: TrackingSigner;
   clock: Clock;
   config: DecisionConfig;
+  /** Impressions per user × campaign, for frequency caps (counted by the impression event). */
+  frequency: FrequencyCounters;
   /** The predict stage; default: the constant priors of `config.priors`. */
   prediction?: PredictionStage;
   newId?: () => string;
@@ -158,6 +164,74 @@ function retrieveCandidates(
   return out;
 }
 
+/**
+ * The key a user's frequency counters are kept under: SHA-256 of the publisher's user id
+ * (domain-separated, first 128 bits in hex). Computed at decision time and carried in the
+ * impression token, so the raw id is never stored, counted under, or put in a URL.
+ */
+export function frequencyUserKey(userId: string): string {
+  return createHash('sha256')
+    .update(`adstack:frequency:v1\u0000${userId}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** The campaign's cap as a counter rule (scope campaign, sliding window of the cap period). */
+function capRule(campaign: Campaign): FrequencyCapRule | null {
+  const cap = campaign.frequency_cap;
+  if (cap === null) return null;
+  return {
+    scope: 'campaign',
+    id: campaign.id,
+    maxImpressions: cap.max_impressions,
+    windowMs: cap.period_seconds * 1000,
+  };
+}
+
+/**
+ * Stage (part of candidates): frequency caps. Among the candidates left by targeting, those of
+ * a campaign with a `frequency_cap` are checked against the user's impression count for that
+ * campaign over the cap window — one batched FrequencyCounters.check per request (one user, one
+ * rule per capped candidate). A campaign at its cap is filtered as `frequency_capped`.
+ * A request without a user id is never capped: no identity, no cap.
+ * When the counters cannot be read (Redis unreachable), every capped candidate is filtered the
+ * same way — fail closed, never serve over a cap; uncapped campaigns still compete.
+ */
+async function applyFrequencyCaps(
+  frequency: FrequencyCounters,
+  candidates: Candidate[],
+  userKey: string | null,
+  nowMs: number,
+  filtered: Partial<Record<FilterReason, number>>,
+  verdicts: CandidateVerdict[] | null,
+): Promise<Candidate[]> {
+  if (userKey === null) return candidates;
+  const rules: FrequencyCapRule[] = [];
+  for (const c of candidates) {
+    const rule = capRule(c.campaign);
+    if (rule !== null) rules.push(rule);
+  }
+  if (rules.length === 0) return candidates;
+  let blocked: Set<string>;
+  try {
+    const result = await frequency.check(userKey, rules, nowMs);
+    blocked = new Set(result.counts.filter((c) => !c.allowed).map((c) => c.rule.id));
+  } catch {
+    blocked = new Set(rules.map((r) => r.id));
+  }
+  if (blocked.size === 0) return candidates;
+  const out: Candidate[] = [];
+  for (const c of candidates) {
+    if (!blocked.has(c.campaign.id)) {
+      out.push(c);
+      continue;
+    }
+    filtered.frequency_capped = (filtered.frequency_capped ?? 0) + 1;
+    verdicts?.push({ campaign_id: c.campaign.id, result: 'filtered', reason: 'frequency_capped' });
+  }
+  return out;
+}
+
 export class DecisionService {
   private readonly newId: () => string;
   private readonly prediction: PredictionStage;
@@ -169,9 +243,10 @@ export class DecisionService {
 
   /**
    * Runs the stages. With `explain`, also records each stage's time and every campaign's
-   * verdict; without it the hot path pays for neither.
+   * verdict; without it the hot path pays for neither. Async: the frequency step reads the
+   * counters (in process memory, or one Redis round trip when capped candidates remain).
    */
-  decide(req: AdRequest, opts: { explain?: boolean } = {}): DecisionOutcome {
+  async decide(req: AdRequest, opts: { explain?: boolean } = {}): Promise<DecisionOutcome> {
     const { index, clock, config } = this.deps;
     const explaining = opts.explain === true;
     const nowMs = clock.nowMs();
@@ -185,7 +260,17 @@ export class DecisionService {
     if (explaining) stageMs.placement = t - t0;
 
     const filtered: Partial<Record<FilterReason, number>> = {};
-    const candidates = retrieveCandidates(index, req, placement, nowMs, filtered, verdicts);
+    const userId = req.user?.id;
+    const userKey = userId === undefined || userId === '' ? null : frequencyUserKey(userId);
+    // The frequency step's time counts in the candidates stage.
+    const candidates = await applyFrequencyCaps(
+      this.deps.frequency,
+      retrieveCandidates(index, req, placement, nowMs, filtered, verdicts),
+      userKey,
+      nowMs,
+      filtered,
+      verdicts,
+    );
     if (explaining) {
       stageMs.candidates = lap(t);
       t = clock.monotonicMs();
@@ -263,7 +348,14 @@ export class DecisionService {
         ...(e ? { explain: e } : {}),
       };
     }
-    const fill = this.render(winner, placement, top.price_micros, top.clearing_ecpm_micros, nowMs);
+    const fill = this.render(
+      winner,
+      placement,
+      top.price_micros,
+      top.clearing_ecpm_micros,
+      nowMs,
+      userKey,
+    );
     if (verdicts !== null) {
       stageMs.render = lap(t);
       verdicts.push({
@@ -287,6 +379,7 @@ export class DecisionService {
     priceMicros: number,
     clearingCpmMicros: number,
     nowMs: number,
+    userKey: string | null,
   ): Fill {
     const { signer, config } = this.deps;
     const decisionId = this.newId();
@@ -301,7 +394,11 @@ export class DecisionService {
       pr: priceMicros,
       exp: nowMs + config.trackingTtlMs,
     };
-    const imp = signer.sign({ ...base, k: 'imp' });
+    // A capped campaign's impression is counted for this user (hashed key) by the event.
+    const cap = c.campaign.frequency_cap;
+    const freq =
+      userKey !== null && cap !== null ? { uk: userKey, fw: cap.period_seconds * 1000 } : {};
+    const imp = signer.sign({ ...base, k: 'imp', ...freq });
     const clk = signer.sign({ ...base, k: 'clk', u: c.creative.landing_url });
     return {
       decision_id: decisionId,

@@ -15,6 +15,12 @@
  *     cannot lose an acknowledged impression; `recorded` is the ledger's own answer.
  * Either way, a failure to get that record is 503 ADS_ERR_NOT_READY and the client retries with
  * the same token (idempotent: same event id, same ledger key).
+ *
+ * Frequency caps: an impression whose token carries a user key (a frequency-capped campaign,
+ * a request with a user id; the key is a hash, never the raw id) is then counted for that user
+ * × campaign, idempotent by the event key, so a repeated open counts once. The count follows
+ * the durable record, on every open (a duplicate too): if counting fails the answer is 503
+ * ADS_ERR_NOT_READY, and the retry of the same URL — a ledger duplicate — counts it then.
  */
 import { roundMicros } from '../core/auction/ecpm.js';
 import { AdsError } from '../core/errors.js';
@@ -24,6 +30,7 @@ import {
   type EventEnvelope,
   type EventPipeline,
 } from '../ports/event-log.js';
+import type { FrequencyCounters } from '../ports/frequency-counters.js';
 import type { Ledger } from '../ports/ledger.js';
 import type { TrackingClaims, TrackingSigner } from './tracking.js';
 
@@ -31,6 +38,8 @@ export interface EventServiceDeps {
   ledger: Ledger;
   signer: TrackingSigner;
   clock: Clock;
+  /** Impressions per user × campaign, read by the decision's frequency caps. */
+  frequency: FrequencyCounters;
   /** Without it, rows are written to the ledger directly (tests of the bare service). */
   pipeline?: EventPipeline;
 }
@@ -48,7 +57,29 @@ export class EventService {
     const nowMs = this.deps.clock.nowMs();
     const claims = this.deps.signer.verify(token, 'imp', nowMs);
     const spend = claims.m === 'cpm' ? roundMicros(claims.pr / 1000) : 0;
-    return this.record('impression', claims, spend, nowMs);
+    const recorded = await this.record('impression', claims, spend, nowMs);
+    await this.countFrequency(claims, nowMs);
+    return recorded;
+  }
+
+  /** Counts the impression for its user × campaign (see the notes at the top). */
+  private async countFrequency(claims: TrackingClaims, nowMs: number): Promise<void> {
+    if (claims.uk === undefined || claims.fw === undefined) return;
+    try {
+      await this.deps.frequency.increment(
+        claims.uk,
+        [{ scope: 'campaign', id: claims.c, retainMs: claims.fw }],
+        eventKey('impression', claims),
+        nowMs,
+      );
+    } catch (e) {
+      throw new AdsError(
+        'ADS_ERR_NOT_READY',
+        `The impression is recorded but its frequency count is not; retry with the same URL (${
+          e instanceof Error ? e.message : String(e)
+        })`,
+      );
+    }
   }
 
   async click(token: string): Promise<RecordedEvent> {
@@ -66,7 +97,7 @@ export class EventService {
   ): Promise<RecordedEvent> {
     const pipeline = this.deps.pipeline;
     const occurred_at = new Date(nowMs).toISOString();
-    const id = `${kind}:${claims.d}`;
+    const id = eventKey(kind, claims);
     if (pipeline === undefined) {
       const { inserted } = await this.deps.ledger.record({
         event_key: id,
@@ -98,6 +129,11 @@ export class EventService {
     const inserted = await recordThrough(pipeline, event);
     return { claims, inserted, spend_micros: spend };
   }
+}
+
+/** The idempotency key of an event: one per (kind, decision). */
+function eventKey(kind: 'impression' | 'click', claims: TrackingClaims): string {
+  return `${kind}:${claims.d}`;
 }
 
 /** Appends the event and waits for its durable record (see the notes at the top). */

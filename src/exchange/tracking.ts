@@ -4,7 +4,9 @@
  * Format: base64url(JSON claims) "." base64url(HMAC-SHA256(secret, first part)).
  * The signature is checked before anything else (a tampered token is 400 even if expired);
  * then the expiry (410). The claims carry everything the event needs, so recording an event
- * reads no state, and the click's landing URL cannot be swapped (no open redirect).
+ * reads no state (an impression of a frequency-capped campaign also carries the hashed user key
+ * and the cap window to count it under), and the click's landing URL cannot be swapped (no open
+ * redirect).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { PricingModel } from '../core/domain/entities.js';
@@ -25,6 +27,13 @@ export interface TrackingClaims {
   pr: number;
   exp: number; // expiry, ms since epoch
   u?: string; // landing URL (clicks)
+  /**
+   * Frequency counting (impressions of a frequency-capped campaign for a request with a user
+   * id): the user key — a SHA-256-derived hash, never the raw user id — and the cap window in
+   * ms, which is how long the counter keeps this impression. Both present or both absent.
+   */
+  uk?: string;
+  fw?: number;
 }
 
 const MODELS = new Set(['cpm', 'cpc', 'cpa']);
@@ -41,7 +50,12 @@ function isClaims(x: unknown): x is TrackingClaims {
     Number.isSafeInteger(o.pr) &&
     (o.pr as number) >= 0 &&
     Number.isSafeInteger(o.exp) &&
-    (o.u === undefined || typeof o.u === 'string')
+    (o.u === undefined || typeof o.u === 'string') &&
+    ((o.uk === undefined && o.fw === undefined) ||
+      (typeof o.uk === 'string' &&
+        /^[0-9a-f]{1,64}$/.test(o.uk) &&
+        Number.isSafeInteger(o.fw) &&
+        (o.fw as number) > 0))
   );
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { createMemoryEventLog } from '../adapters/memory/event-log.js';
+import { createMemoryFrequencyCounters } from '../adapters/memory/frequency-counters.js';
 import { createNatsEventLog } from '../adapters/nats/event-log.js';
 import { createNatsConnection, type NatsHandle } from '../adapters/nats/health.js';
 import { systemClock } from '../adapters/memory/clock.js';
@@ -19,7 +20,8 @@ import {
 import { createPgDriver, createPgliteDriver, type SqlDriver } from '../adapters/postgres/driver.js';
 import { createPgLedger } from '../adapters/postgres/ledger.js';
 import { migrate } from '../adapters/postgres/migrate.js';
-import { createRedisConnection } from '../adapters/redis/health.js';
+import { createRedisFrequencyCounters } from '../adapters/redis/frequency-counters.js';
+import { createRedisConnection, type RedisConnection } from '../adapters/redis/health.js';
 import type { Config } from '../config/config.js';
 import { DecisionService } from '../exchange/decision.js';
 import { EventService } from '../exchange/events.js';
@@ -29,6 +31,7 @@ import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventLog } from '../ports/event-log.js';
+import type { FrequencyCounters } from '../ports/frequency-counters.js';
 import type { DependencyCheck } from '../ports/health.js';
 import type { Ledger } from '../ports/ledger.js';
 import { build, REDACT_PATHS, serializeRequest } from '../server/app.js';
@@ -109,10 +112,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     { name: 'database', check: async () => void (await storage.driver.query('SELECT 1')) },
   ];
   const closers: (() => Promise<void>)[] = [];
+  let redis: RedisConnection | null = null;
   if (config.redisUrl !== null) {
-    const redis = createRedisConnection(config.redisUrl);
-    checks.push(redis.check);
-    closers.push(() => redis.close());
+    const handle = createRedisConnection(config.redisUrl);
+    redis = handle;
+    checks.push(handle.check);
+    closers.push(() => handle.close());
   }
   let nats: NatsHandle | null = null;
   if (config.natsUrl !== null) {
@@ -166,6 +171,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   await index.refresh();
 
   const signer = new TrackingSigner(config.trackingSecret);
+  // Frequency counters (issue 6 item 7): in process memory by default (each process counts
+  // its own impressions); on Redis when configured, shared by every process, on the readiness
+  // probe's client. Like the event stream, the keys belong to the ledger (prefixed with its
+  // identity), so deployments or test runs sharing one Redis never count each other's
+  // impressions.
+  const frequency: FrequencyCounters =
+    redis === null
+      ? createMemoryFrequencyCounters()
+      : createRedisFrequencyCounters(redis.client, {
+          keyPrefix: `adstack:freq:${await ledgerIdentity(storage.driver)}:`,
+        });
   // CTR model (issue 5): verified against the trusted key at start-up (below, once the logger
   // exists) and on POST /v1/admin/models/reload; a refused file leaves the previous one serving.
   let onModelEvent = (_level: 'info' | 'error', _obj: object, _msg: string): void => undefined;
@@ -188,6 +204,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     index,
     signer,
     clock,
+    frequency,
     config: {
       publicUrl: config.publicUrl,
       trackingTtlMs: config.trackingTtlMs,
@@ -195,7 +212,13 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       incrementMicros: 0,
     },
   });
-  const events = new EventService({ ledger, signer, clock, pipeline: pipeline.pipeline });
+  const events = new EventService({
+    ledger,
+    signer,
+    clock,
+    frequency,
+    pipeline: pipeline.pipeline,
+  });
   const rtb = assembleRtb({
     options: opts.rtb ?? { dsps: [] },
     index,

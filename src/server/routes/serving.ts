@@ -65,7 +65,7 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
         if (p.role !== 'admin') {
           throw new AdsError('ADS_ERR_FORBIDDEN', '?debug=1 needs the admin key');
         }
-        const outcome = deps.decisions.decide(body, { explain: true });
+        const outcome = await deps.decisions.decide(body, { explain: true });
         return outcome.kind === 'fill'
           ? { ...outcome.fill, debug: outcome.explain }
           : { no_fill: outcome.reason, filtered: outcome.filtered, debug: outcome.explain };
@@ -79,7 +79,7 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
           .header('x-adstack-shed', shed)
           .send(SHED_BODY(shed));
       }
-      const outcome = deps.decisions.decide(body);
+      const outcome = await deps.decisions.decide(body);
       if (outcome.kind === 'no_fill') {
         deps.shedder.observe(body.placement_id, 0);
         deps.metrics.decisions.inc({ outcome: 'no_fill', reason: outcome.reason });
