@@ -1,8 +1,9 @@
 /**
  * One interface for every click model the server can score with: the compiled GBDT (ours or
  * imported) and the hashed logistic-regression fallback, each optionally followed by a
- * calibration map. The decision path will hold a `Scorer` and call `predictBatch` once per
- * request with all candidates' feature rows (see the issue-5 report for the wiring still to do).
+ * calibration map. The decision path holds one (through the model slot in
+ * src/exchange/prediction.ts) and calls `predictBatch` once per request with all candidates'
+ * feature rows.
  */
 import { calibrate, type Calibrator } from './calibration.js';
 import { compileForest, type CompileOptions, type CompiledForest } from './compile.js';
