@@ -1,10 +1,41 @@
 /** The real composition on PostgreSQL, Redis and NATS JetStream: ready, and serving. */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'nats';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
 import { pathOf, startTestRuntime } from '../helpers/runtime.js';
 import { requireService, SERVICE_URLS } from '../helpers/services.js';
+
+/** The runtime's event streams on the shared NATS server (one per ledger identity). */
+async function eventStreams(): Promise<Set<string>> {
+  const nc = await connect({ servers: new URL(SERVICE_URLS.nats).host });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const names = new Set<string>();
+    for await (const si of jsm.streams.list()) {
+      if (si.config.name.startsWith('ADSTACK_EVENTS_')) names.add(si.config.name);
+    }
+    return names;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Deletes the streams this test made, so runs do not pile streams up on the shared server. */
+async function deleteStreamsSince(before: Set<string>): Promise<void> {
+  const nc = await connect({ servers: new URL(SERVICE_URLS.nats).host });
+  try {
+    const jsm = await nc.jetstreamManager();
+    for await (const si of jsm.streams.list()) {
+      if (si.config.name.startsWith('ADSTACK_EVENTS_') && !before.has(si.config.name)) {
+        await jsm.streams.delete(si.config.name);
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+}
 
 const available =
   (await requireService('postgres')) &&
@@ -20,6 +51,8 @@ describe.skipIf(!available)('on PostgreSQL + Redis + NATS', () => {
     await admin.query(`CREATE DATABASE ${dbName}`);
     const url = new URL(SERVICE_URLS.postgres);
     url.pathname = `/${dbName}`;
+    // Only this test makes runtime event streams (the other NATS tests use TEST_* names).
+    const streamsBefore = await eventStreams();
     try {
       const rt = await startTestRuntime({
         ADSTACK_DATABASE_URL: url.toString(),
@@ -46,6 +79,7 @@ describe.skipIf(!available)('on PostgreSQL + Redis + NATS', () => {
         await rt.close();
       }
     } finally {
+      await deleteStreamsSince(streamsBefore);
       await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
       await admin.end();
     }
