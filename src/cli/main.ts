@@ -8,10 +8,46 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { AUCTION_HELP, auctionAction } from './auction.js';
 import { isClusterWorker, reportWorkerReady, runPrimary } from './cluster.js';
-import { registerDspSimCommand } from './dsp-sim.js';
+import { registerDspSimCommand, startDspSimulator } from './dsp-sim.js';
 import { registerMlCommands } from './ml.js';
 import { DEMO_ADVERTISER_KEY, DEMO_REQUEST, seedDemo } from '../wiring/demo-data.js';
 import { createRuntime, loggerOptions, openStorage, type Runtime } from '../wiring/runtime.js';
+
+const DEMO_OPENRTB_REQUEST = {
+  id: 'demo-auction-1',
+  imp: [
+    {
+      id: '1',
+      tagid: 'plc_demo_banner',
+      banner: { w: 300, h: 250 },
+      bidfloor: 0.5,
+      bidfloorcur: 'USD',
+    },
+  ],
+  site: {
+    id: 'news',
+    domain: 'news.example',
+    page: 'https://news.example/sports/marathon',
+    keywords: 'running',
+  },
+  device: { devicetype: 4, os: 'ios', geo: { country: 'USA' } },
+  user: { id: 'demo-user-1' },
+  at: 2,
+  tmax: 120,
+  cur: ['USD'],
+};
+
+function demoDspCount(): number {
+  const raw = process.env.ADSTACK_DEMO_DSPS;
+  if (raw === undefined || raw.trim() === '') return 3;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) > 50) {
+    process.stderr.write(
+      `adstack: invalid configuration: ADSTACK_DEMO_DSPS: expected 0 to 50, got '${raw}'\n`,
+    );
+    process.exit(2);
+  }
+  return Number(raw);
+}
 
 const say = (msg: string): void => {
   process.stdout.write(`${msg}\n`);
@@ -65,11 +101,37 @@ async function serve(opts: { demo?: boolean }): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
+  // The demo also runs a few simulated DSPs on loopback, so /openrtb2/auction shows external
+  // bids next to the demo campaigns (ADSTACK_DEMO_DSPS=0 turns them off).
+  const demoDsps = opts.demo === true && !quiet ? demoDspCount() : 0;
+  const sim =
+    demoDsps > 0
+      ? await startDspSimulator({
+          count: demoDsps,
+          host: '127.0.0.1',
+          seed: 7,
+          // Prices around the demo campaigns' own, so both kinds of demand win some auctions.
+          behaviour: { priceMedian: 4.5 },
+        })
+      : null;
   runtime = createRuntime(cfg, {
     demo: opts.demo === true && !quiet,
     logger: loggerOptions(cfg.logLevel),
     progress: say,
-  });
+    ...(sim !== null
+      ? { rtb: { dsps: sim.dsps.map((d) => ({ id: d.name, endpoint: d.url })) } }
+      : {}),
+  }).then((r) =>
+    sim === null
+      ? r
+      : {
+          ...r,
+          close: async () => {
+            await r.close();
+            await sim.close();
+          },
+        },
+  );
   const rt = await runtime;
   if (stopping) return;
   if (!quiet && cfg.adminKeyIsDefault)
@@ -94,6 +156,12 @@ async function serve(opts: { demo?: boolean }): Promise<void> {
     say(
       `  curl -s -X POST ${base}/v1/decisions -H 'content-type: application/json' -d '${JSON.stringify(DEMO_REQUEST)}'`,
     );
+    if (sim !== null) {
+      say(`OpenRTB 2.6 auction (demo campaigns + ${sim.dsps.length} simulated DSPs on loopback):`);
+      say(
+        `  curl -s -X POST ${base}/openrtb2/auction -H 'content-type: application/json' -d '${JSON.stringify(DEMO_OPENRTB_REQUEST)}'`,
+      );
+    }
     say(`Management API (admin key): curl -s ${base}/v1/admin/campaigns -H "x-api-key: ${key}"`);
     say(
       `Demo advertiser key: ${DEMO_ADVERTISER_KEY}    OpenAPI: ${base}/docs/json    Metrics: ${base}/metrics`,
