@@ -11,8 +11,7 @@
  */
 import autocannon from 'autocannon';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -28,6 +27,7 @@ import {
   tail,
   waitForHttp,
 } from './lib/util.mjs';
+import { startAdstack } from './lib/adstack-server.mjs';
 
 export const name = 'decision';
 export const description =
@@ -101,36 +101,6 @@ async function load(target, seconds, signal) {
   };
 }
 
-async function startAdstack(signal) {
-  const port = await freePort();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'adstack-bench-'));
-  const proc = startNode('adstack', [path.join(root, 'dist/cli/main.js'), 'serve', '--demo'], {
-    cwd: root,
-    env: {
-      // Inherited ADSTACK_* settings (a DATABASE_URL, a REDIS_URL…) would silently change what is
-      // measured, so the server gets exactly the documented configuration.
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ADSTACK_'))),
-      ADSTACK_PORT: String(port),
-      ADSTACK_DATA_DIR: dataDir,
-      ADSTACK_LOG_LEVEL: 'warn',
-    },
-  });
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    const startupS = await waitForHttp(`${base}/readyz`, {
-      proc,
-      timeoutMs: STARTUP_TIMEOUT_MS,
-      signal,
-    });
-    return { proc, dataDir, base, startupS };
-  } catch (e) {
-    // The caller never gets a handle to clean up, so do it here.
-    await stopNode(proc);
-    await rm(dataDir, { recursive: true, force: true });
-    throw e;
-  }
-}
-
 async function startBaseline(body, signal) {
   const port = await freePort();
   const proc = startNode('baseline', [path.join(root, 'bench/lib/baseline-server.mjs')], {
@@ -159,7 +129,7 @@ export async function run({ signal, log }) {
   let baseline = null;
   try {
     log(`starting adstack (PGlite, demo data)…`);
-    adstack = await startAdstack(signal);
+    adstack = await startAdstack({ signal, timeoutMs: STARTUP_TIMEOUT_MS });
     log(`adstack ready in ${adstack.startupS.toFixed(1)} s at ${adstack.base}`);
     const readyLines = adstack.proc.output.lines.length;
     const rssAtReady = rssMiB(adstack.proc.child.pid);

@@ -16,21 +16,11 @@
  * Env: BENCH_DURATION_S (8), BENCH_CONNECTIONS (10).
  */
 import autocannon from 'autocannon';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  envNumber,
-  freePort,
-  percentileSorted,
-  round,
-  rssMiB,
-  startNode,
-  stopNode,
-  tail,
-  waitForHttp,
-} from './lib/util.mjs';
+import { envNumber, percentileSorted, round, rssMiB, stopNode, tail } from './lib/util.mjs';
+import { startAdstack } from './lib/adstack-server.mjs';
 
 export const name = 'overload';
 export const description =
@@ -87,21 +77,14 @@ export async function run({ signal, log }) {
     pathToFileURL(path.join(root, 'dist/wiring/demo-data.js')).href
   );
   const body = JSON.stringify(DEMO_REQUEST);
-  const port = await freePort();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'adstack-overload-'));
-  const proc = startNode('adstack', [path.join(root, 'dist/cli/main.js'), 'serve', '--demo'], {
-    cwd: root,
-    env: {
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ADSTACK_'))),
-      ADSTACK_PORT: String(port),
-      ADSTACK_DATA_DIR: dataDir,
-      ADSTACK_LOG_LEVEL: 'warn',
-    },
+  const adstack = await startAdstack({
+    signal,
+    timeoutMs: 120_000,
+    tmpPrefix: 'adstack-overload-',
   });
-  const base = `http://127.0.0.1:${port}`;
+  const { proc, dataDir, base } = adstack;
   const url = `${base}/v1/decisions`;
   try {
-    await waitForHttp(`${base}/readyz`, { proc, timeoutMs: 120_000, signal });
     log('warm-up');
     await run1(url, body, { seconds: 2, connections: CONNECTIONS, signal });
     log('saturation');
