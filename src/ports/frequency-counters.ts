@@ -17,6 +17,8 @@
  *   largest window they cap that entity with.
  * - Every call rejects when the backend is unreachable; the caller decides (the decision path
  *   should skip capped candidates rather than serve over a cap).
+ * - `forgetUser` removes every count of one user (GDPR erasure), whatever the targets, and says
+ *   how many series (user × target) it removed; idempotent (0 the second time).
  * Left out on purpose: consent (the caller must not call this for users whose consent rules
  * forbid frequency capping), decrements (an impression is never un-counted).
  * Every adapter passes test/contract/frequency-counters.contract.ts.
@@ -73,4 +75,6 @@ export interface FrequencyCounters {
     impressionKey: string,
     nowMs: number,
   ): Promise<FrequencyCheckResult & { recorded: boolean }>;
+  /** Removes every series of `userId` (erasure); `removed` = series removed. */
+  forgetUser(userId: string): Promise<{ removed: number }>;
 }

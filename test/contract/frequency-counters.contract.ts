@@ -163,5 +163,32 @@ export function frequencyCountersContract(
       expect(results.filter((r) => r.recorded)).toHaveLength(5);
       expect((await h.counters.check(u, rules, T0 + 100)).counts[0]?.count).toBe(5);
     });
+
+    it('forgetUser removes every series of one user and no one else', async () => {
+      const u = user();
+      const other = user();
+      const targets: IncrementTarget[] = [
+        creative('cr-f'),
+        { scope: 'campaign', id: 'c-f', retainMs: null },
+        { scope: 'advertiser', id: 'a-f', retainMs: HOUR },
+      ];
+      await h.counters.increment(u, targets, 'i1', T0);
+      await h.counters.increment(other, targets, 'i1', T0);
+      const rules = [
+        cap('creative', 'cr-f', 9, HOUR),
+        cap('campaign', 'c-f', 9, null),
+        cap('advertiser', 'a-f', 9, HOUR),
+      ];
+      expect((await h.counters.forgetUser(u)).removed).toBe(3);
+      expect((await h.counters.check(u, rules, T0 + 1)).counts.map((c) => c.count)).toEqual([
+        0, 0, 0,
+      ]);
+      expect((await h.counters.check(other, rules, T0 + 1)).counts.map((c) => c.count)).toEqual([
+        1, 1, 1,
+      ]);
+      // Idempotent; and the same impression key counts again as new (nothing was remembered).
+      expect((await h.counters.forgetUser(u)).removed).toBe(0);
+      expect((await h.counters.increment(u, targets, 'i1', T0 + 2)).recorded).toBe(true);
+    });
   });
 }

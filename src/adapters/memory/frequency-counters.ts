@@ -100,4 +100,13 @@ export class MemoryFrequencyCounters implements FrequencyCounters {
     if (!result.allowed) return { ...result, recorded: false };
     return { ...result, recorded: this.add(userId, targets, impressionKey, nowMs) };
   }
+
+  async forgetUser(userId: string): Promise<{ removed: number }> {
+    const prefix = `${userId}\u0000`;
+    let removed = 0;
+    for (const name of [...this.series.keys()]) {
+      if (name.startsWith(prefix) && this.series.delete(name)) removed++;
+    }
+    return { removed };
+  }
 }

@@ -8,6 +8,10 @@
  *   several targets is single-slot on Redis Cluster.
  * - Increment trims entries older than the target's `retainMs` and sets the key's expiry to it.
  * - User ids must not contain `{` or `}` (they would break the hash tag).
+ * - `forgetUser` finds the user's keys with SCAN over `<prefix>{user:ID}:*` and UNLINKs them.
+ *   SCAN walks the whole keyspace of the server it is sent to (O(keys), in small steps that
+ *   do not block Redis); on Redis Cluster it must be sent to the node owning the user's slot,
+ *   which this adapter (one `Redis` client) does not do yet.
  */
 import type { Redis } from 'ioredis';
 import type {
@@ -39,9 +43,14 @@ export class RedisFrequencyCounters implements FrequencyCounters {
     private readonly prefix: string,
   ) {}
 
-  private key(userId: string, t: FrequencyTarget): string {
+  /** Every key of one user starts with this (and shares its hash tag). */
+  private userPrefix(userId: string): string {
     if (/[{}]/.test(userId)) throw new RangeError('userId must not contain { or }');
-    return `${this.prefix}{user:${userId}}:${t.scope}:${t.id}`;
+    return `${this.prefix}{user:${userId}}:`;
+  }
+
+  private key(userId: string, t: FrequencyTarget): string {
+    return `${this.userPrefix(userId)}${t.scope}:${t.id}`;
   }
 
   private result(
@@ -105,4 +114,21 @@ export class RedisFrequencyCounters implements FrequencyCounters {
     )) as unknown[];
     return { ...this.result(rules, reply.slice(1)), recorded: Number(reply[0]) === 1 };
   }
+
+  async forgetUser(userId: string): Promise<{ removed: number }> {
+    const pattern = `${globEscape(this.userPrefix(userId))}*`;
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) removed += await this.client.unlink(...keys);
+    } while (cursor !== '0');
+    return { removed };
+  }
+}
+
+/** Escapes Redis glob metacharacters so a key prefix matches only itself. */
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
