@@ -24,6 +24,10 @@ export const ERROR_CODES = {
     status: 400,
     message: 'The tracking token is malformed or its signature does not match',
   },
+  ADS_ERR_CURSOR_INVALID: {
+    status: 400,
+    message: 'The cursor is not one this endpoint produced',
+  },
   ADS_ERR_UNAUTHENTICATED: { status: 401, message: 'A valid API key is required' },
   ADS_ERR_FORBIDDEN: { status: 403, message: 'This API key may not do that' },
   ADS_ERR_NOT_FOUND: { status: 404, message: 'No such object' },
@@ -36,6 +40,10 @@ export const ERROR_CODES = {
   ADS_ERR_MODEL_NOT_CONFIGURED: {
     status: 409,
     message: 'No model file is configured (ADSTACK_MODEL_PATH)',
+  },
+  ADS_ERR_USER_ERASED: {
+    status: 409,
+    message: 'This user was erased; send a new profile before updating it',
   },
   ADS_ERR_TOKEN_EXPIRED: { status: 410, message: 'The tracking token has expired' },
   ADS_ERR_BODY_TOO_LARGE: { status: 413, message: 'The body is larger than this route accepts' },

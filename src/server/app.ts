@@ -18,6 +18,10 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerServingRoutes } from './routes/serving.js';
+import { registerReportRoutes } from './routes/reports.js';
+import { registerUserRoutes } from './routes/users.js';
+import type { UserService } from '../exchange/users.js';
+import type { ReportStore } from '../ports/report-store.js';
 import { registerOpenRtbRoutes } from './routes/openrtb.js';
 import type { RtbAuctionService } from '../exchange/rtb/auction.js';
 import type { RtbFanOut } from '../exchange/rtb/fan-out.js';
@@ -32,6 +36,10 @@ export interface AppDeps {
   onCatalogChange: () => Promise<void>;
   /** The CTR model file (`/v1/admin/models`); null or absent = constant priors. */
   model?: ServingModel | null;
+  /** Profiles and GDPR erasure (`/v1/users`, src/server/routes/users.ts). */
+  users?: UserService;
+  /** Hourly report rollups (`GET /v1/reports`, src/server/routes/reports.ts). */
+  reports?: ReportStore;
   /** The OpenRTB endpoint (`POST /openrtb2/auction`, src/server/routes/openrtb.ts). */
   rtb?: {
     service: RtbAuctionService;
@@ -55,18 +63,18 @@ export const REDACT_PATHS = [
 
 /**
  * What a request log line shows: method and URL with every query value blanked (tracking tokens
- * and any id a client puts in a query string), and no client IP (personal data).
+ * and any id a client puts in a query string), the user id of `/v1/users/{id}` blanked, and no
+ * client IP (personal data).
  */
 export function serializeRequest(req: {
   method: string;
   url: string;
   id?: unknown;
 }): Record<string, unknown> {
-  const q = req.url.indexOf('?');
+  const raw = req.url.replace(/^\/v1\/users\/[^/?]+/, '/v1/users/[redacted]');
+  const q = raw.indexOf('?');
   const url =
-    q < 0
-      ? req.url
-      : `${req.url.slice(0, q)}?${req.url.slice(q + 1).replace(/=([^&]*)/g, '=[redacted]')}`;
+    q < 0 ? raw : `${raw.slice(0, q)}?${raw.slice(q + 1).replace(/=([^&]*)/g, '=[redacted]')}`;
   return { id: req.id, method: req.method, url };
 }
 
@@ -139,6 +147,8 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   });
   registerOpsRoutes(app, { checks: deps.checks, metrics, isShuttingDown: gate.isShuttingDown });
   registerModelRoutes(app, { model: deps.model ?? null, auth, metrics });
+  if (deps.users !== undefined) registerUserRoutes(app, { users: deps.users, auth });
+  if (deps.reports !== undefined) registerReportRoutes(app, { reports: deps.reports, auth });
   if (deps.rtb !== undefined) {
     const rtbMetrics = new RtbMetrics(metrics.registry, deps.rtb.fanOut);
     deps.rtb.onMetrics?.(rtbMetrics);

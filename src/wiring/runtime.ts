@@ -2,7 +2,7 @@
  * Composition root: config → adapters → services → HTTP app. The ONLY place that chooses
  * adapters (PostgreSQL or PGlite, Redis and NATS when configured).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,22 @@ import { createPgDriver, createPgliteDriver, type SqlDriver } from '../adapters/
 import { createPgLedger } from '../adapters/postgres/ledger.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { createRedisFrequencyCounters } from '../adapters/redis/frequency-counters.js';
+import { createPgProfileStore } from '../adapters/postgres/profile-store.js';
+import { createPgReportStore } from '../adapters/postgres/report-store.js';
+import { createRedisCache } from '../adapters/redis/cache.js';
+import { TieredCache } from '../core/cache/tiered.js';
+import type { ProfileStore, UserProfile } from '../ports/profile-store.js';
+import {
+  ErasureGuardedFrequency,
+  PROFILE_NAMESPACE,
+  TOMBSTONE_NAMESPACE,
+  UserService,
+} from '../exchange/users.js';
+import {
+  InvalidationListener,
+  invalidationEvent,
+  type Invalidatable,
+} from '../stream/invalidations.js';
 import { createRedisConnection, type RedisConnection } from '../adapters/redis/health.js';
 import type { Config } from '../config/config.js';
 import { DecisionService } from '../exchange/decision.js';
@@ -85,7 +101,18 @@ export interface Runtime {
   app: FastifyInstance;
   storage: StorageHandle;
   ledger: Ledger;
+  /** The user-data stores (issue 7), exposed so tests can check an erasure store by store. */
+  userData: UserData;
   close(): Promise<void>;
+}
+
+export interface UserData {
+  service: UserService;
+  profiles: ProfileStore;
+  profileCache: TieredCache<UserProfile>;
+  tombstoneCache: TieredCache<true>;
+  frequency: FrequencyCounters;
+  eventLog: EventLog;
 }
 
 export interface RuntimeOptions {
@@ -176,12 +203,66 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // probe's client. Like the event stream, the keys belong to the ledger (prefixed with its
   // identity), so deployments or test runs sharing one Redis never count each other's
   // impressions.
-  const frequency: FrequencyCounters =
+  const rawFrequency: FrequencyCounters =
     redis === null
       ? createMemoryFrequencyCounters()
       : createRedisFrequencyCounters(redis.client, {
           keyPrefix: `adstack:freq:${await ledgerIdentity(storage.driver)}:`,
         });
+  // User profiles and erasure (issue 7): profiles and tombstones in the SQL store (PostgreSQL
+  // or PGlite), read through L1 (W-TinyLFU) → L2 (Redis when configured) → the store, with
+  // invalidation events so every process drops a changed or erased user at once. Frequency
+  // counting skips erased users (a tracking URL issued before the erasure).
+  const profiles = createPgProfileStore(storage.driver);
+  const l2 =
+    redis === null
+      ? null
+      : createRedisCache(redis.client, {
+          keyPrefix: `adstack:cache:${await ledgerIdentity(storage.driver)}:`,
+        });
+  const profileCache = new TieredCache<UserProfile>({
+    namespace: PROFILE_NAMESPACE,
+    schemaVersion: 1,
+    l1MaxEntries: 10_000,
+    l2,
+    load: (key) => profiles.get(key),
+    random: Math.random,
+  });
+  const tombstoneCache = new TieredCache<true>({
+    namespace: TOMBSTONE_NAMESPACE,
+    schemaVersion: 1,
+    l1MaxEntries: 10_000,
+    l2,
+    load: async (key) => ((await profiles.isTombstoned(key)) ? true : null),
+    hotKeys: false,
+    random: Math.random,
+  });
+  const frequency = new ErasureGuardedFrequency(rawFrequency, tombstoneCache, clock);
+  const invalidations = new InvalidationListener({
+    log: eventLog,
+    caches: new Map<string, Invalidatable>([
+      [PROFILE_NAMESPACE, profileCache],
+      [TOMBSTONE_NAMESPACE, tombstoneCache],
+    ]),
+    onError: (e) => onPipelineError(e),
+  });
+  await invalidations.start();
+  const users = new UserService({
+    profiles,
+    profileCache,
+    tombstoneCache,
+    hasL2: l2 !== null,
+    frequency,
+    features: null, // no feature store yet (issue 7 item 6b is not built)
+    // A unique id per publish: two changes of one key in the same millisecond (an update,
+    // then its erasure) must not be deduplicated into one event by the log.
+    publishInvalidation: async (namespace, key, reason, nowMs) =>
+      void (await pipeline.pipeline.publisher.publish({
+        ...invalidationEvent(namespace, key, reason, nowMs),
+        id: `invalidation:${namespace}:${key}:${randomUUID()}`,
+      })),
+    clock,
+  });
   // CTR model (issue 5): verified against the trusted key at start-up (below, once the logger
   // exists) and on POST /v1/admin/models/reload; a refused file leaves the previous one serving.
   let onModelEvent = (_level: 'info' | 'error', _obj: object, _msg: string): void => undefined;
@@ -239,6 +320,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       onCatalogChange: () => index.refresh().catch((e: unknown) => onRefreshError(e)),
       rtb,
       model: servingModel,
+      users,
+      reports: createPgReportStore(storage.driver),
     },
     {
       logger: opts.logger ?? false,
@@ -258,10 +341,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     app,
     storage,
     ledger: pipeline.ledger, // totals() read after the ledger writer caught up
+    userData: { service: users, profiles, profileCache, tombstoneCache, frequency, eventLog },
     close() {
       closing ??= (async () => {
         index.stop();
         await app.close(); // stops accepting, waits for in-flight requests
+        await invalidations.stop();
         await pipeline.close(); // in-flight appends; drains a non-durable log into the ledger
         await ledger.close(); // waits for queued ledger writes
         for (const c of closers) await c();
