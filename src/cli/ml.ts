@@ -11,8 +11,9 @@ import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { CTR_SCHEMA } from '../core/features/schema.js';
-import { gbdtScorer, linearScorer } from '../core/scoring/scorer.js';
+import { fmScorer, gbdtScorer, linearScorer } from '../core/scoring/scorer.js';
 import type { Calibrator } from '../core/scoring/calibration.js';
+import { DEFAULT_FM_PARAMS, trainFm } from '../ml/baselines/fm.js';
 import { trainFtrl } from '../ml/baselines/ftrl.js';
 import { fitIsotonic, fitPlatt } from '../ml/calibration.js';
 import { readDataset, sliceDataset, writeDataset } from '../ml/data/dataset-file.js';
@@ -20,6 +21,7 @@ import { generateCtrData, type CtrDataset } from '../ml/data/synthetic.js';
 import { DEFAULT_GBDT_PARAMS, trainGbdt, type GbdtParams } from '../ml/gbdt/train.js';
 import { calibrationTable, evaluate, type Metrics } from '../ml/metrics.js';
 import {
+  fmModelFile,
   gbdtModelFile,
   linearModelFile,
   loadModelText,
@@ -130,7 +132,7 @@ function genCtrData(opts: { rows: number; seed: number; out: string }): void {
 interface TrainOpts {
   data: string;
   out: string;
-  model: 'gbdt' | 'ftrl';
+  model: 'gbdt' | 'ftrl' | 'fm';
   validFraction: number;
   trees: number;
   learningRate: number;
@@ -214,6 +216,11 @@ async function train(o: TrainOpts): Promise<void> {
       topFeaturesByGain: importance,
     };
     file = (manifest: ModelManifest, c?: Calibrator) => gbdtModelFile(res.model, manifest, c);
+  } else if (o.model === 'fm') {
+    params = { ...DEFAULT_FM_PARAMS, seed: o.seed };
+    const model = trainFm(tr, { seed: o.seed });
+    pValid = scoreDataset(fmScorer(model), va);
+    file = (manifest: ModelManifest, c?: Calibrator) => fmModelFile(model, manifest, c);
   } else {
     params = { seed: o.seed };
     const model = trainFtrl(tr, { seed: o.seed });
@@ -301,10 +308,12 @@ export function registerMlCommands(program: Command): void {
     .action((o: { rows: number; seed: number; out: string }) => guarded(() => genCtrData(o)));
   program
     .command('train')
-    .description('Train a CTR model (GBDT or FTRL logistic regression) from a data set')
+    .description(
+      'Train a CTR model (GBDT, FTRL logistic regression or factorization machine) from a data set',
+    )
     .requiredOption('--data <file>', 'data set from gen-ctr-data')
     .option('--out <file>', 'model file to write', 'ctr-model.json')
-    .option('--model <kind>', 'gbdt | ftrl', 'gbdt')
+    .option('--model <kind>', 'gbdt | ftrl | fm', 'gbdt')
     .option(
       '--valid-fraction <x>',
       'last fraction of rows held out for validation',
@@ -369,8 +378,8 @@ export function registerMlCommands(program: Command): void {
     .option('--sign-key <file>', 'Ed25519 private key (PEM): write <out>.sig beside the model')
     .action((o: TrainOpts) =>
       guarded(async () => {
-        if (o.model !== 'gbdt' && o.model !== 'ftrl')
-          throw new UsageError('--model must be gbdt or ftrl');
+        if (o.model !== 'gbdt' && o.model !== 'ftrl' && o.model !== 'fm')
+          throw new UsageError('--model must be gbdt, ftrl or fm');
         if (!['none', 'platt', 'isotonic'].includes(o.calibrate))
           throw new UsageError('--calibrate must be none, platt or isotonic');
         await train(o);

@@ -24,7 +24,7 @@
 import type { Prediction } from '../core/auction/index.js';
 import type { AdRequest } from '../core/domain/ad-request.js';
 import type { Campaign, Creative } from '../core/domain/entities.js';
-import { fromDecision } from '../core/features/from-request.js';
+import { servingInput } from '../core/features/from-request.js';
 import { CTR_SCHEMA, vectorize } from '../core/features/schema.js';
 import type { LoadedModel, ModelSource } from '../ml/model-file.js';
 import { ModelSlot, trustedKeys, type RejectReason } from '../ml/registry.js';
@@ -34,7 +34,7 @@ export interface ModelInfo {
   /** The manifest's version; imported XGBoost / LightGBM files have none ('unversioned'). */
   version: string;
   format: ModelSource;
-  kind: 'gbdt' | 'linear';
+  kind: LoadedModel['scorer']['kind'];
   /** Feature-schema hash the model was trained on (adstack models only). */
   schema_hash: string | null;
 }
@@ -98,16 +98,14 @@ export class PredictionStage {
     }
     for (let i = 0; i < n; i++) {
       const c = candidates[i]!;
-      const input = fromDecision({
+      // servingInput leaves the local hour and weekday missing (the request has no time zone);
+      // training from the ledger builds its rows with the same function.
+      const input = servingInput({
         request: req,
         campaign: c.campaign,
         creative: c.creative,
         nowMs,
       });
-      // fromDecision derives the local hour from a UTC offset it defaults to 0; the request
-      // carries no time zone, so the user's hour and weekday are unknown, not UTC's.
-      input.context.hour = undefined;
-      input.context.dayOfWeek = undefined;
       vectorize(input, this.rows, i * nf);
     }
     model.scorer.predictBatch(this.rows, n, this.out);
