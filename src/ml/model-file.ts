@@ -21,8 +21,13 @@ import { importXgboostJson, isXgboostJson } from './import/xgboost.js';
 export const MODEL_FORMAT = 'adstack-model';
 export const MODEL_FORMAT_VERSION = 1;
 
+/** What a model predicts: clicks per impression (default) or conversions per click. */
+export type ModelTarget = 'ctr' | 'cvr';
+
 export interface ModelManifest {
   version: string;
+  /** Absent in files written before CVR models existed: those are CTR models. */
+  target?: ModelTarget;
   createdAt?: string;
   featureSchema?: { name: string; version: number; hash: string };
   featureNames?: readonly string[];
