@@ -22,6 +22,7 @@ import { DEFAULT_FM_PARAMS, trainFm } from '../ml/baselines/fm.js';
 import { trainFtrl } from '../ml/baselines/ftrl.js';
 import { fitIsotonic, fitPlatt } from '../ml/calibration.js';
 import { readDataset, sliceDataset, writeDataset } from '../ml/data/dataset-file.js';
+import { generateCvrData } from '../ml/data/synthetic-cvr.js';
 import { generateCtrData, type CtrDataset } from '../ml/data/synthetic.js';
 import { DEFAULT_GBDT_PARAMS, trainGbdt, type GbdtParams } from '../ml/gbdt/train.js';
 import { calibrationTable, evaluate, type Metrics } from '../ml/metrics.js';
@@ -31,6 +32,7 @@ import {
   linearModelFile,
   loadModelText,
   type ModelManifest,
+  type ModelTarget,
 } from '../ml/model-file.js';
 import { DEFAULT_CTR_THRESHOLDS } from '../ml/ledger/quarantine.js';
 import { trainFromLedger } from '../ml/ledger/train-from-ledger.js';
@@ -109,17 +111,16 @@ function printMetrics(label: string, m: Metrics, bayesAuc?: number): void {
   );
 }
 
-function genCtrData(opts: { rows: number; seed: number; out: string }): void {
+function genCtrData(opts: { rows: number; seed: number; out: string; target: string }): void {
+  if (opts.target !== 'ctr' && opts.target !== 'cvr')
+    throw new UsageError('--target must be ctr or cvr');
   const bar = new cliProgress.SingleBar(
     { format: 'generating [{bar}] {value}/{total} rows', stream: process.stderr },
     cliProgress.Presets.shades_classic,
   );
   bar.start(opts.rows, 0);
-  const ds = generateCtrData({
-    rows: opts.rows,
-    seed: opts.seed,
-    onProgress: (n) => bar.update(n),
-  });
+  const gen = opts.target === 'cvr' ? generateCvrData : generateCtrData;
+  const ds = gen({ rows: opts.rows, seed: opts.seed, onProgress: (n) => bar.update(n) });
   bar.update(opts.rows);
   bar.stop();
   writeDataset(opts.out, ds);
@@ -130,6 +131,9 @@ function genCtrData(opts: { rows: number; seed: number; out: string }): void {
       rows: ds.numRows,
       features: ds.numFeatures,
       schemaHash: ds.schemaHash,
+      target: opts.target,
+      ...(opts.target === 'cvr' ? { impressions: ds.meta.impressions } : {}),
+      // For --target cvr: the conversion rate among clicks and the true CVR.
       ctr: truth.observedRate,
       meanTrueP: truth.meanPredicted,
       bayesOptimalAuc: truth.auc,
@@ -244,8 +248,11 @@ async function train(o: TrainOpts): Promise<void> {
         ? fitIsotonic(pValid, va.labels)
         : undefined;
   const metrics = evaluate(pValid, va.labels);
+  // A CVR data set (gen-ctr-data --target cvr) makes a CVR model: same trainer, another target.
+  const target: ModelTarget = ds.meta.target === 'cvr' ? 'cvr' : 'ctr';
   const manifest: ModelManifest = {
-    version: o.version ?? `ctr-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+    version: o.version ?? `${target}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+    target,
     createdAt: new Date().toISOString(),
     featureSchema: { name: CTR_SCHEMA.name, version: CTR_SCHEMA.version, hash: ds.schemaHash },
     featureNames: ds.featureNames,
@@ -268,6 +275,7 @@ async function train(o: TrainOpts): Promise<void> {
     JSON.stringify({
       model: o.out,
       kind: o.model,
+      target,
       seconds: (performance.now() - started) / 1000,
       validation: metrics,
       ...extra,
@@ -451,11 +459,16 @@ async function predict(o: { model: string }): Promise<void> {
 export function registerMlCommands(program: Command): void {
   program
     .command('gen-ctr-data')
-    .description('Make a synthetic CTR data set with known click probabilities')
-    .requiredOption('--rows <n>', 'number of rows', int('rows', 1))
+    .description(
+      'Make a synthetic CTR data set (or, --target cvr, conversions among clicks) with known probabilities',
+    )
+    .requiredOption('--rows <n>', 'number of rows (clicked rows for --target cvr)', int('rows', 1))
     .option('--seed <n>', 'random seed', int('seed'), 1)
     .option('--out <file>', 'output file', 'ctr-data.ctr')
-    .action((o: { rows: number; seed: number; out: string }) => guarded(() => genCtrData(o)));
+    .option('--target <t>', 'ctr (clicks per impression) | cvr (conversions per click)', 'ctr')
+    .action((o: { rows: number; seed: number; out: string; target: string }) =>
+      guarded(() => genCtrData(o)),
+    );
   program
     .command('train')
     .description(

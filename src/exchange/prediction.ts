@@ -10,7 +10,8 @@
  *   or user × advertiser history yet, so those groups are missing (NaN), and so is the local
  *   hour: the request has no time zone, and the UTC hour is not the user's hour. The model
  *   sends missing values along each split's learned default direction.
- * - CVR stays the constant prior: there is no CVR model yet (a CPA bid's eCPM is
+ * - CVR stays the constant prior: CVR models can be trained (manifest `target: "cvr"`), but none
+ *   is loaded here yet, and the CTR slot refuses them (a CPA bid's eCPM is
  *   bid × pCTR(model) × CVR(prior)).
  * - No model loaded (none configured, or every load refused) → the constant priors, exactly as
  *   before the model existed.
