@@ -9,7 +9,8 @@
  *    31 leaves (lossguide), learning rate 0.05, row and feature fractions 0.8, λ = 1, 255 bins —
  *    and `base_score` = the training CTR (the fair start; ours starts at its log-odds).
  *    Reported: wall time (ours: binning + boosting; XGBoost: DMatrix + train), test AUC of both,
- *    the FTRL logistic-regression baseline's AUC, the Bayes-optimal AUC (true p on the test
+ *    the FTRL logistic-regression and factorization-machine baselines' AUC and log loss (same
+ *    hashed, binned inputs), the Bayes-optimal AUC (true p on the test
  *    labels), and mean predictions against the true mean.
  * 3. Evaluator: 150 candidate rows (a request's worth) scored by the 100-tree model, one core.
  *    Ours (`predictBatch`, both layouts) against XGBoost's C predictor (`XGBoosterPredictFromDense`,
@@ -199,6 +200,8 @@ export async function run({ signal, log }) {
   const { writeDataset, sliceDataset } = await import(dist('ml/data/dataset-file.js'));
   const { trainGbdt } = await import(dist('ml/gbdt/train.js'));
   const { trainFtrl } = await import(dist('ml/baselines/ftrl.js'));
+  const { trainFm } = await import(dist('ml/baselines/fm.js'));
+  const { fmPredictBatch } = await import(dist('core/scoring/fm.js'));
   const { compileForest } = await import(dist('core/scoring/compile.js'));
   const { predictBatch, predictRow } = await import(dist('core/scoring/evaluate.js'));
   const { linearPredictBatch } = await import(dist('core/scoring/linear.js'));
@@ -243,6 +246,15 @@ export async function run({ signal, log }) {
     const lrSeconds = (performance.now() - t0) / 1000;
     const pLr = new Float64Array(te.numRows);
     linearPredictBatch(lr, testRows, te.numRows, pLr);
+    signal.throwIfAborted();
+
+    // ---- training: factorization-machine baseline (same hashed, binned inputs as FTRL)
+    log('training the factorization machine baseline…');
+    t0 = performance.now();
+    const fm = trainFm(tr, { seed: SEED });
+    const fmSeconds = (performance.now() - t0) / 1000;
+    const pFm = new Float64Array(te.numRows);
+    fmPredictBatch(fm, testRows, te.numRows, pFm);
     signal.throwIfAborted();
 
     // ---- training: XGBoost
@@ -389,6 +401,7 @@ export async function run({ signal, log }) {
     const oursTest = q(pOurs);
     const xgbTest = xgb === null ? null : q(xgb.pred);
     const lrTest = q(pLr);
+    const fmTest = q(pFm);
     const oursTrainSeconds = round(oursSeconds, 2);
     const xgbTrainSeconds = xgb === null ? null : round(xgb.dmatrixSeconds + xgb.trainSeconds, 2);
     const ev = evalSummary['xgboost-imported/perfect'] ?? evalSummary['ours/perfect'];
@@ -423,6 +436,7 @@ export async function run({ signal, log }) {
                 ...xgbTest,
               },
         ftrl: { seconds: round(lrSeconds, 2), ...lrTest },
+        fm: { seconds: round(fmSeconds, 2), ...fmTest },
         timeRatioOursOverXgb:
           xgbTrainSeconds === null ? null : round(oursTrainSeconds / xgbTrainSeconds, 3),
       },
@@ -439,6 +453,7 @@ export async function run({ signal, log }) {
         meanWithin3PctOfTrue: Math.abs(oursTest.meanPrediction / trueMean - 1) <= 0.03,
         trainTimeAtMostXgb: xgbTrainSeconds === null ? null : oursTrainSeconds <= xgbTrainSeconds,
         beatsLogisticRegression: oursTest.auc > lrTest.auc,
+        beatsFactorizationMachine: oursTest.auc > fmTest.auc,
         batch150AtMost07ms: ev.batch150MedianMs <= 0.7,
         singleRowAtLeast100k: ev.singleRowsPerSec >= 100_000,
         evaluatorFasterThanXgbC: xgbC === null ? null : ev.batch150MedianMs < xgbC.batch150MedianMs,
@@ -454,14 +469,21 @@ export function table(r) {
   const rows = [
     { what: 'Bayes-optimal test AUC', value: r.bayesOptimalAuc },
     {
-      what: 'ours: train s / test AUC / mean p',
-      value: `${t.ours.seconds} / ${t.ours.auc} / ${t.ours.meanPrediction}`,
+      what: 'ours: train s / test AUC / log loss / mean p',
+      value: `${t.ours.seconds} / ${t.ours.auc} / ${t.ours.logLoss} / ${t.ours.meanPrediction}`,
     },
     t.xgboost && {
       what: `XGBoost ${t.xgboost.version}: train s / test AUC / mean p`,
       value: `${t.xgboost.seconds} / ${t.xgboost.auc} / ${t.xgboost.meanPrediction}`,
     },
-    { what: 'FTRL LR: train s / test AUC', value: `${t.ftrl.seconds} / ${t.ftrl.auc}` },
+    {
+      what: 'FTRL LR: train s / test AUC / log loss',
+      value: `${t.ftrl.seconds} / ${t.ftrl.auc} / ${t.ftrl.logLoss}`,
+    },
+    t.fm && {
+      what: 'FM (k=4): train s / test AUC / log loss',
+      value: `${t.fm.seconds} / ${t.fm.auc} / ${t.fm.logLoss}`,
+    },
     { what: 'true mean p / observed CTR', value: `${r.trueMeanP} / ${r.observedTestCtr}` },
     { what: 'train time ratio ours/XGBoost', value: t.timeRatioOursOverXgb },
   ].filter(Boolean);

@@ -1,30 +1,41 @@
 /**
- * CTR-model commands of the `adstack` CLI (issue 5): gen-ctr-data, train, eval, predict.
+ * CTR-model commands of the `adstack` CLI (issue 5): gen-ctr-data, train, train-from-ledger,
+ * eval, predict, model-keygen, model-verify.
+ *
+ * `train-from-ledger` exits 0 when the model was accepted (written and signed), 4 when the
+ * quarantine refused it (nothing written; the reasons on stderr and in the JSON on stdout).
  *
  * `predict` is a contract other tools script against: one JSON array of feature values per
  * stdin line (`null` = missing, features in the model's order), one probability per stdout line,
  * in input order. Errors go to stderr with the line number, and the exit status is 2 for bad
  * input, 1 for other failures.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/config.js';
 import { CTR_SCHEMA } from '../core/features/schema.js';
-import { gbdtScorer, linearScorer } from '../core/scoring/scorer.js';
+import { fmScorer, gbdtScorer, linearScorer } from '../core/scoring/scorer.js';
 import type { Calibrator } from '../core/scoring/calibration.js';
+import { DEFAULT_FM_PARAMS, trainFm } from '../ml/baselines/fm.js';
 import { trainFtrl } from '../ml/baselines/ftrl.js';
 import { fitIsotonic, fitPlatt } from '../ml/calibration.js';
 import { readDataset, sliceDataset, writeDataset } from '../ml/data/dataset-file.js';
+import { generateCvrData } from '../ml/data/synthetic-cvr.js';
 import { generateCtrData, type CtrDataset } from '../ml/data/synthetic.js';
 import { DEFAULT_GBDT_PARAMS, trainGbdt, type GbdtParams } from '../ml/gbdt/train.js';
 import { calibrationTable, evaluate, type Metrics } from '../ml/metrics.js';
 import {
+  fmModelFile,
   gbdtModelFile,
   linearModelFile,
   loadModelText,
   type ModelManifest,
+  type ModelTarget,
 } from '../ml/model-file.js';
+import { DEFAULT_CTR_THRESHOLDS } from '../ml/ledger/quarantine.js';
+import { trainFromLedger } from '../ml/ledger/train-from-ledger.js';
 import { PredictInputError, predictLines } from '../ml/predict-stream.js';
 import {
   generateSigningKeys,
@@ -33,6 +44,7 @@ import {
   trustedKeys,
   verifyBytes,
 } from '../ml/registry.js';
+import { openStorage } from '../wiring/runtime.js';
 
 const out = (s: string): void => {
   process.stdout.write(`${s}\n`);
@@ -99,17 +111,16 @@ function printMetrics(label: string, m: Metrics, bayesAuc?: number): void {
   );
 }
 
-function genCtrData(opts: { rows: number; seed: number; out: string }): void {
+function genCtrData(opts: { rows: number; seed: number; out: string; target: string }): void {
+  if (opts.target !== 'ctr' && opts.target !== 'cvr')
+    throw new UsageError('--target must be ctr or cvr');
   const bar = new cliProgress.SingleBar(
     { format: 'generating [{bar}] {value}/{total} rows', stream: process.stderr },
     cliProgress.Presets.shades_classic,
   );
   bar.start(opts.rows, 0);
-  const ds = generateCtrData({
-    rows: opts.rows,
-    seed: opts.seed,
-    onProgress: (n) => bar.update(n),
-  });
+  const gen = opts.target === 'cvr' ? generateCvrData : generateCtrData;
+  const ds = gen({ rows: opts.rows, seed: opts.seed, onProgress: (n) => bar.update(n) });
   bar.update(opts.rows);
   bar.stop();
   writeDataset(opts.out, ds);
@@ -120,6 +131,9 @@ function genCtrData(opts: { rows: number; seed: number; out: string }): void {
       rows: ds.numRows,
       features: ds.numFeatures,
       schemaHash: ds.schemaHash,
+      target: opts.target,
+      ...(opts.target === 'cvr' ? { impressions: ds.meta.impressions } : {}),
+      // For --target cvr: the conversion rate among clicks and the true CVR.
       ctr: truth.observedRate,
       meanTrueP: truth.meanPredicted,
       bayesOptimalAuc: truth.auc,
@@ -130,7 +144,7 @@ function genCtrData(opts: { rows: number; seed: number; out: string }): void {
 interface TrainOpts {
   data: string;
   out: string;
-  model: 'gbdt' | 'ftrl';
+  model: 'gbdt' | 'ftrl' | 'fm';
   validFraction: number;
   trees: number;
   learningRate: number;
@@ -214,6 +228,11 @@ async function train(o: TrainOpts): Promise<void> {
       topFeaturesByGain: importance,
     };
     file = (manifest: ModelManifest, c?: Calibrator) => gbdtModelFile(res.model, manifest, c);
+  } else if (o.model === 'fm') {
+    params = { ...DEFAULT_FM_PARAMS, seed: o.seed };
+    const model = trainFm(tr, { seed: o.seed });
+    pValid = scoreDataset(fmScorer(model), va);
+    file = (manifest: ModelManifest, c?: Calibrator) => fmModelFile(model, manifest, c);
   } else {
     params = { seed: o.seed };
     const model = trainFtrl(tr, { seed: o.seed });
@@ -229,8 +248,11 @@ async function train(o: TrainOpts): Promise<void> {
         ? fitIsotonic(pValid, va.labels)
         : undefined;
   const metrics = evaluate(pValid, va.labels);
+  // A CVR data set (gen-ctr-data --target cvr) makes a CVR model: same trainer, another target.
+  const target: ModelTarget = ds.meta.target === 'cvr' ? 'cvr' : 'ctr';
   const manifest: ModelManifest = {
-    version: o.version ?? `ctr-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+    version: o.version ?? `${target}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+    target,
     createdAt: new Date().toISOString(),
     featureSchema: { name: CTR_SCHEMA.name, version: CTR_SCHEMA.version, hash: ds.schemaHash },
     featureNames: ds.featureNames,
@@ -253,11 +275,154 @@ async function train(o: TrainOpts): Promise<void> {
     JSON.stringify({
       model: o.out,
       kind: o.model,
+      target,
       seconds: (performance.now() - started) / 1000,
       validation: metrics,
       ...extra,
     }),
   );
+}
+
+interface LedgerTrainOpts {
+  out: string;
+  signKey: string;
+  current?: string;
+  since?: string;
+  until?: string;
+  attributionWindow: number;
+  holdoutFraction: number;
+  validFraction: number;
+  trees: number;
+  learningRate: number;
+  numLeaves: number;
+  maxDepth: number;
+  minDataInLeaf: number;
+  threads: number;
+  seed: number;
+  calibrate: 'none' | 'platt' | 'isotonic';
+  minRows: number;
+  minLabelRate: number;
+  maxLabelRate: number;
+  aucMargin: number;
+  maxEce: number;
+  version?: string;
+}
+
+/** Exit status of a model refused by the quarantine checks. */
+const EXIT_REFUSED = 4;
+
+function timeArg(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = Date.parse(v);
+  if (!Number.isFinite(ms)) throw new UsageError(`--${name} must be an ISO 8601 time, got "${v}"`);
+  return ms;
+}
+
+async function trainFromLedgerCommand(o: LedgerTrainOpts): Promise<void> {
+  let cfg;
+  try {
+    cfg = loadConfig(process.env, { requireSecrets: false });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`invalid configuration: ${e.message}`);
+    throw e;
+  }
+  const signKey = readFileSync(o.signKey, 'utf8');
+  // The model to beat: --current, else the file about to be replaced (if any).
+  const currentPath = o.current ?? (existsSync(o.out) ? o.out : undefined);
+  const current =
+    currentPath === undefined ? null : loadModelText(readFileSync(currentPath, 'utf8'));
+  const storage = await openStorage(cfg, err);
+  try {
+    err(`reading impressions and clicks from ${storage.describe}`);
+    const readBar = new cliProgress.SingleBar(
+      { format: 'ledger [{bar}] {value}/{total} impressions', stream: process.stderr },
+      cliProgress.Presets.shades_classic,
+    );
+    const treeBar = new cliProgress.SingleBar(
+      {
+        format:
+          'boosting [{bar}] {value}/{total} trees | valid log loss {loss} | {duration_formatted}',
+        stream: process.stderr,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    let readStarted = false;
+    let treesStarted = false;
+    const now = new Date();
+    const res = await trainFromLedger(storage.driver, {
+      attributionWindowMs: o.attributionWindow * 1000,
+      fromMs: timeArg('since', o.since),
+      toMs: timeArg('until', o.until),
+      holdoutFraction: o.holdoutFraction,
+      validFraction: o.validFraction,
+      gbdt: {
+        numTrees: o.trees,
+        learningRate: o.learningRate,
+        numLeaves: o.numLeaves,
+        maxDepth: o.maxDepth,
+        minDataInLeaf: o.minDataInLeaf,
+        threads: o.threads,
+        seed: o.seed,
+      },
+      calibrate: o.calibrate,
+      thresholds: {
+        minRows: o.minRows,
+        minLabelRate: o.minLabelRate,
+        maxLabelRate: o.maxLabelRate,
+        aucMargin: o.aucMargin,
+        maxEce: o.maxEce,
+      },
+      current,
+      version: o.version ?? `ctr-ledger-${now.toISOString().replace(/[-:]/g, '').slice(0, 15)}`,
+      createdAt: now.toISOString(),
+      onReadProgress: (done, total) => {
+        if (!readStarted) readBar.start(total, 0);
+        readStarted = true;
+        readBar.setTotal(total);
+        readBar.update(done);
+      },
+      onIteration: (i) => {
+        if (readStarted) readBar.stop();
+        readStarted = false;
+        if (!treesStarted) treeBar.start(o.trees, 0, { loss: '-' });
+        treesStarted = true;
+        treeBar.update(i.iteration, { loss: i.validLogLoss?.toFixed(5) ?? '-' });
+      },
+    });
+    if (readStarted) readBar.stop();
+    if (treesStarted) treeBar.stop();
+    err(
+      `ledger: ${res.data.impressions} impressions, ${res.data.clicks} clicks within ${o.attributionWindow} s; ` +
+        `${res.data.notInLedger.length} of ${CTR_SCHEMA.size} features are not in the ledger (always missing)` +
+        (res.data.missingCatalog > 0
+          ? `; ${res.data.missingCatalog} impressions have no catalog row`
+          : ''),
+    );
+    for (const c of res.verdict.checks)
+      err(`  ${c.passed ? 'pass' : 'FAIL'} ${c.check}: ${c.detail}`);
+    if (res.holdout !== null) printMetrics('holdout', res.holdout);
+    const summary = {
+      accepted: res.verdict.accepted,
+      reasons: res.verdict.reasons,
+      split: res.split,
+      data: { ...res.data, notInLedger: res.data.notInLedger.length },
+      holdout: res.holdout,
+      currentModel: currentPath ?? null,
+      currentHoldout: res.currentHoldout,
+    };
+    if (!res.verdict.accepted || res.file === null) {
+      err(`refused: ${res.verdict.reasons.join('; ')} — ${o.out} left unchanged`);
+      out(JSON.stringify({ model: null, ...summary }));
+      process.exitCode = EXIT_REFUSED;
+      return;
+    }
+    writeFileSync(o.out, JSON.stringify(res.file));
+    const sig = await signModelFile(o.out, signKey);
+    err(`accepted: wrote ${o.out}, signed with key ${sig.keyId} → ${o.out}.sig`);
+    out(JSON.stringify({ model: o.out, version: res.file.manifest.version, ...summary }));
+  } finally {
+    await storage.driver.close();
+  }
 }
 
 function evalCommand(o: { model: string; data: string; from?: number; to?: number }): void {
@@ -294,17 +459,24 @@ async function predict(o: { model: string }): Promise<void> {
 export function registerMlCommands(program: Command): void {
   program
     .command('gen-ctr-data')
-    .description('Make a synthetic CTR data set with known click probabilities')
-    .requiredOption('--rows <n>', 'number of rows', int('rows', 1))
+    .description(
+      'Make a synthetic CTR data set (or, --target cvr, conversions among clicks) with known probabilities',
+    )
+    .requiredOption('--rows <n>', 'number of rows (clicked rows for --target cvr)', int('rows', 1))
     .option('--seed <n>', 'random seed', int('seed'), 1)
     .option('--out <file>', 'output file', 'ctr-data.ctr')
-    .action((o: { rows: number; seed: number; out: string }) => guarded(() => genCtrData(o)));
+    .option('--target <t>', 'ctr (clicks per impression) | cvr (conversions per click)', 'ctr')
+    .action((o: { rows: number; seed: number; out: string; target: string }) =>
+      guarded(() => genCtrData(o)),
+    );
   program
     .command('train')
-    .description('Train a CTR model (GBDT or FTRL logistic regression) from a data set')
+    .description(
+      'Train a CTR model (GBDT, FTRL logistic regression or factorization machine) from a data set',
+    )
     .requiredOption('--data <file>', 'data set from gen-ctr-data')
     .option('--out <file>', 'model file to write', 'ctr-model.json')
-    .option('--model <kind>', 'gbdt | ftrl', 'gbdt')
+    .option('--model <kind>', 'gbdt | ftrl | fm', 'gbdt')
     .option(
       '--valid-fraction <x>',
       'last fraction of rows held out for validation',
@@ -369,11 +541,110 @@ export function registerMlCommands(program: Command): void {
     .option('--sign-key <file>', 'Ed25519 private key (PEM): write <out>.sig beside the model')
     .action((o: TrainOpts) =>
       guarded(async () => {
-        if (o.model !== 'gbdt' && o.model !== 'ftrl')
-          throw new UsageError('--model must be gbdt or ftrl');
+        if (o.model !== 'gbdt' && o.model !== 'ftrl' && o.model !== 'fm')
+          throw new UsageError('--model must be gbdt, ftrl or fm');
         if (!['none', 'platt', 'isotonic'].includes(o.calibrate))
           throw new UsageError('--calibrate must be none, platt or isotonic');
         await train(o);
+      }),
+    );
+  program
+    .command('train-from-ledger')
+    .description(
+      'Train a CTR GBDT from the event ledger (impressions joined to clicks), check it, write and sign it',
+    )
+    .requiredOption('--sign-key <file>', 'Ed25519 private key (PEM): writes <out>.sig')
+    .option('--out <file>', 'model file to write (only if accepted)', 'ctr-model.json')
+    .option('--current <file>', 'model to beat on the holdout (default: the existing --out file)')
+    .option('--since <time>', 'first impression time (ISO 8601, inclusive)')
+    .option('--until <time>', 'last impression time (ISO 8601, exclusive)')
+    .option(
+      '--attribution-window <s>',
+      'a click counts if within this many seconds after the impression',
+      int('attribution-window'),
+      3600,
+    )
+    .option(
+      '--holdout-fraction <x>',
+      'most recent rows held out for the checks',
+      real('holdout-fraction'),
+      0.2,
+    )
+    .option(
+      '--valid-fraction <x>',
+      'of the rest, rows for early stopping / calibration',
+      real('valid-fraction'),
+      0.15,
+    )
+    .option('--trees <n>', 'number of trees', int('trees', 1), DEFAULT_GBDT_PARAMS.numTrees)
+    .option(
+      '--learning-rate <x>',
+      'shrinkage',
+      real('learning-rate'),
+      DEFAULT_GBDT_PARAMS.learningRate,
+    )
+    .option(
+      '--num-leaves <n>',
+      'leaves per tree',
+      int('num-leaves', 2),
+      DEFAULT_GBDT_PARAMS.numLeaves,
+    )
+    .option(
+      '--max-depth <n>',
+      'maximum tree depth',
+      int('max-depth', 1),
+      DEFAULT_GBDT_PARAMS.maxDepth,
+    )
+    .option(
+      '--min-data-in-leaf <n>',
+      'minimum rows per leaf',
+      int('min-data-in-leaf', 1),
+      DEFAULT_GBDT_PARAMS.minDataInLeaf,
+    )
+    .option('--threads <n>', 'threads for histogram building', int('threads', 1), 2)
+    .option('--seed <n>', 'random seed', int('seed'), 1)
+    .option('--calibrate <kind>', 'none | platt | isotonic (fitted on the validation rows)', 'none')
+    .option(
+      '--min-rows <n>',
+      'quarantine: minimum training rows',
+      int('min-rows', 1),
+      DEFAULT_CTR_THRESHOLDS.minRows,
+    )
+    .option(
+      '--min-label-rate <x>',
+      'quarantine: minimum click rate',
+      real('min-label-rate'),
+      DEFAULT_CTR_THRESHOLDS.minLabelRate,
+    )
+    .option(
+      '--max-label-rate <x>',
+      'quarantine: maximum click rate',
+      real('max-label-rate'),
+      DEFAULT_CTR_THRESHOLDS.maxLabelRate,
+    )
+    .option(
+      '--auc-margin <x>',
+      'quarantine: allowed holdout AUC loss against the current model',
+      real('auc-margin'),
+      DEFAULT_CTR_THRESHOLDS.aucMargin,
+    )
+    .option(
+      '--max-ece <x>',
+      'quarantine: calibration error bound (plus sampling noise)',
+      real('max-ece'),
+      DEFAULT_CTR_THRESHOLDS.maxEce,
+    )
+    .option('--version <v>', 'model version for the manifest')
+    .action((o: LedgerTrainOpts) =>
+      guarded(async () => {
+        if (!['none', 'platt', 'isotonic'].includes(o.calibrate))
+          throw new UsageError('--calibrate must be none, platt or isotonic');
+        for (const [k, v] of [
+          ['holdout-fraction', o.holdoutFraction],
+          ['valid-fraction', o.validFraction],
+        ] as const)
+          if (!(v > 0 && v < 1)) throw new UsageError(`--${k} must be in (0, 1)`);
+        await trainFromLedgerCommand(o);
       }),
     );
   program

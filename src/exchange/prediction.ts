@@ -10,7 +10,8 @@
  *   or user × advertiser history yet, so those groups are missing (NaN), and so is the local
  *   hour: the request has no time zone, and the UTC hour is not the user's hour. The model
  *   sends missing values along each split's learned default direction.
- * - CVR stays the constant prior: there is no CVR model yet (a CPA bid's eCPM is
+ * - CVR stays the constant prior: CVR models can be trained (manifest `target: "cvr"`), but none
+ *   is loaded here yet, and the CTR slot refuses them (a CPA bid's eCPM is
  *   bid × pCTR(model) × CVR(prior)).
  * - No model loaded (none configured, or every load refused) → the constant priors, exactly as
  *   before the model existed.
@@ -24,7 +25,7 @@
 import type { Prediction } from '../core/auction/index.js';
 import type { AdRequest } from '../core/domain/ad-request.js';
 import type { Campaign, Creative } from '../core/domain/entities.js';
-import { fromDecision } from '../core/features/from-request.js';
+import { servingInput } from '../core/features/from-request.js';
 import { CTR_SCHEMA, vectorize } from '../core/features/schema.js';
 import type { LoadedModel, ModelSource } from '../ml/model-file.js';
 import { ModelSlot, trustedKeys, type RejectReason } from '../ml/registry.js';
@@ -34,7 +35,7 @@ export interface ModelInfo {
   /** The manifest's version; imported XGBoost / LightGBM files have none ('unversioned'). */
   version: string;
   format: ModelSource;
-  kind: 'gbdt' | 'linear';
+  kind: LoadedModel['scorer']['kind'];
   /** Feature-schema hash the model was trained on (adstack models only). */
   schema_hash: string | null;
 }
@@ -98,16 +99,14 @@ export class PredictionStage {
     }
     for (let i = 0; i < n; i++) {
       const c = candidates[i]!;
-      const input = fromDecision({
+      // servingInput leaves the local hour and weekday missing (the request has no time zone);
+      // training from the ledger builds its rows with the same function.
+      const input = servingInput({
         request: req,
         campaign: c.campaign,
         creative: c.creative,
         nowMs,
       });
-      // fromDecision derives the local hour from a UTC offset it defaults to 0; the request
-      // carries no time zone, so the user's hour and weekday are unknown, not UTC's.
-      input.context.hour = undefined;
-      input.context.dayOfWeek = undefined;
       vectorize(input, this.rows, i * nf);
     }
     model.scorer.predictBatch(this.rows, n, this.out);

@@ -22,7 +22,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { loadModelText, type LoadedModel } from './model-file.js';
+import { loadModelText, type LoadedModel, type ModelTarget } from './model-file.js';
 
 export interface SignatureFile {
   alg: 'ed25519';
@@ -119,6 +119,12 @@ export interface ModelSlotOptions {
   schemaHash: string;
   /** The running schema's feature count; every model (imported ones too) must take exactly it. */
   numFeatures: number;
+  /**
+   * What the slot serves (default 'ctr'). A model whose manifest names another target (a CVR
+   * model offered to the CTR slot) is refused as `schema_mismatch`: its outputs mean something
+   * else. Imported XGBoost / LightGBM files carry no target and are taken as the slot's.
+   */
+  target?: ModelTarget;
   onReject?: (reason: RejectReason, message: string, path: string) => void;
   onLoad?: (model: LoadedModel, path: string) => void;
 }
@@ -175,6 +181,13 @@ export class ModelSlot {
       throw new ModelRejectedError(
         'schema_mismatch',
         `model takes ${model.numFeatures} features, the schema has ${this.opts.numFeatures}`,
+      );
+    const target = model.manifest?.target ?? 'ctr';
+    const want = this.opts.target ?? 'ctr';
+    if (model.source === 'adstack' && target !== want)
+      throw new ModelRejectedError(
+        'schema_mismatch',
+        `model predicts ${target}, this slot serves ${want}`,
       );
     const hash = model.manifest?.featureSchema?.hash;
     if (model.source === 'adstack' && hash !== this.opts.schemaHash)

@@ -103,6 +103,24 @@ describe('signed model registry', () => {
     });
     expect(s.model).toBeNull();
   });
+
+  it('serves only its own target: a CVR model is refused by the CTR slot', async () => {
+    const cvr = v1.replace('"version":"v1"', '"version":"v1","target":"cvr"');
+    expect(cvr).not.toBe(v1);
+    const p = await write('cvr.json', cvr, keys.privateKeyPem);
+    const { slot: ctrSlot, log } = slot();
+    expect(await ctrSlot.load(p)).toBe(false);
+    expect(log[0]).toEqual(['schema_mismatch', 'model predicts cvr, this slot serves ctr']);
+    const cvrSlot = new ModelSlot({
+      keys: trustedKeys([keys.publicKeyPem]),
+      schemaHash: ds.schemaHash,
+      numFeatures: ds.numFeatures,
+      target: 'cvr',
+    });
+    expect(await cvrSlot.load(p)).toBe(true);
+    // A file without a target is a CTR model (files written before CVR models existed).
+    expect(await cvrSlot.load(await write('v1again.json', v1, keys.privateKeyPem))).toBe(false);
+  });
 });
 
 describe('A/B split by user hash', () => {

@@ -84,3 +84,17 @@ export function fromDecision(a: DecisionFeatureArgs): CtrInput {
     history: a.history,
   };
 }
+
+/**
+ * The `CtrInput` the decision path scores (src/exchange/prediction.ts) and the one training
+ * from the event ledger rebuilds (src/ml/ledger/): `fromDecision`, then the local hour and
+ * weekday are cleared, because a request carries no time zone and the UTC hour is not the
+ * user's hour. One function for both sides, so a change here moves training and serving
+ * together (test/ml/ledger-train.test.ts checks the two vectors are equal).
+ */
+export function servingInput(a: DecisionFeatureArgs): CtrInput {
+  const input = fromDecision(a);
+  input.context.hour = undefined;
+  input.context.dayOfWeek = undefined;
+  return input;
+}
