@@ -23,12 +23,23 @@ import { migrate } from '../adapters/postgres/migrate.js';
 import { createRedisFrequencyCounters } from '../adapters/redis/frequency-counters.js';
 import { createRedisConnection, type RedisConnection } from '../adapters/redis/health.js';
 import type { Config } from '../config/config.js';
+import { degradationName } from '../core/resilience/degradation.js';
 import { DecisionService } from '../exchange/decision.js';
 import { EventService } from '../exchange/events.js';
 import { PredictionStage, ServingModel } from '../exchange/prediction.js';
 import { ServingIndex } from '../exchange/serving-index.js';
 import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
+import { DecisionDeadline } from '../exchange/resilient/deadline.js';
+import {
+  guardCampaignStoreReads,
+  guardEventLog,
+  guardFrequencyCounters,
+  guardLedger,
+} from '../exchange/resilient/ports.js';
+import { Resilience } from '../exchange/resilient/resilience.js';
+import { DecisionTracer } from '../exchange/resilient/tracing.js';
+import { tracingFromConfig, type TracingHandle } from './tracing.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { FrequencyCounters } from '../ports/frequency-counters.js';
@@ -97,6 +108,8 @@ export interface RuntimeOptions {
   loadShed?: LoadShedOptions;
   /** The OpenRTB endpoint's DSPs and settings; without it the endpoint runs internal demand only. */
   rtb?: RtbOptions;
+  /** Traces to this tracer instead of the one ADSTACK_OTEL chooses (tests: in-memory exporter). */
+  tracing?: TracingHandle;
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -107,7 +120,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     const n = await seedDemo(storage.store);
     if (n > 0) progress(`Loaded the demo data set (${n} objects).`);
   }
+  // Circuit breakers on every dependency (issue 8): one per dependency, shared by the ports
+  // that use it, in front of the adapters (src/exchange/resilient/ports.ts). An open breaker
+  // fails fast into each caller's existing fail-closed path.
+  const resilience = new Resilience({ clock, callTimeoutMs: config.dependencyTimeoutMs });
   const ledger = createPgLedger(storage.driver);
+  const guardedLedger = guardLedger(ledger, resilience.guard('postgres'));
   const checks: DependencyCheck[] = [
     { name: 'database', check: async () => void (await storage.driver.query('SELECT 1')) },
   ];
@@ -147,10 +165,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       : join(config.dataDir, 'spool');
     const slot = await openSpoolSlot(join(spoolBase, id));
     closers.push(() => slot.release());
+    const natsGuard = resilience.guard('nats');
     eventLog = new SpoolingEventLog({
-      inner: natsLog,
+      inner: guardEventLog(natsLog, natsGuard),
       spool: slot.spool,
-      isAvailable: () => natsLog.connected,
+      // While the breaker is open, straight to the spool; half-open lets one append probe.
+      isAvailable: () => natsLog.connected && natsGuard.allows(),
       onError: (e) => onPipelineError(e),
     });
   } else {
@@ -158,13 +178,15 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   }
   const pipeline = await startEventPipeline({
     log: eventLog,
-    ledger,
+    ledger: guardedLedger,
     onError: (e) => onPipelineError(e),
   });
 
   let onRefreshError = (_e: unknown): void => undefined;
+  // The serving index's reads go through the PostgreSQL breaker (a failed or refused refresh
+  // keeps the last snapshot); the management API uses the store directly.
   const index = new ServingIndex({
-    store: storage.store,
+    store: guardCampaignStoreReads(storage.store, resilience.guard('postgres')),
     nowMs: () => clock.nowMs(),
     onError: (e) => onRefreshError(e),
   });
@@ -179,9 +201,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const frequency: FrequencyCounters =
     redis === null
       ? createMemoryFrequencyCounters()
-      : createRedisFrequencyCounters(redis.client, {
-          keyPrefix: `adstack:freq:${await ledgerIdentity(storage.driver)}:`,
-        });
+      : guardFrequencyCounters(
+          createRedisFrequencyCounters(redis.client, {
+            keyPrefix: `adstack:freq:${await ledgerIdentity(storage.driver)}:`,
+          }),
+          resilience.guard('redis'),
+        );
   // CTR model (issue 5): verified against the trusted key at start-up (below, once the logger
   // exists) and on POST /v1/admin/models/reload; a refused file leaves the previous one serving.
   let onModelEvent = (_level: 'info' | 'error', _obj: object, _msg: string): void => undefined;
@@ -199,8 +224,19 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
             ),
           onLoad: (model, path) => onModelEvent('info', { model, path }, 'model loaded'),
         });
+  const tracing = opts.tracing ?? tracingFromConfig(config.otel);
+  if (tracing !== null && opts.tracing === undefined) closers.push(() => tracing.close());
   const decisions = new DecisionService({
-    prediction: new PredictionStage(DEFAULT_PRIORS, servingModel),
+    // The model's breaker and the ladder's "skip ML" step both fall back to the priors.
+    prediction: new PredictionStage(
+      DEFAULT_PRIORS,
+      servingModel,
+      servingModel === null
+        ? {}
+        : { skipModel: () => resilience.skipModel(), guard: resilience.guard('model') },
+    ),
+    ...(tracing !== null ? { observer: new DecisionTracer(tracing.tracer, clock) } : {}),
+    degradationLevel: () => resilience.levelName(),
     index,
     signer,
     clock,
@@ -239,6 +275,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       onCatalogChange: () => index.refresh().catch((e: unknown) => onRefreshError(e)),
       rtb,
       model: servingModel,
+      resilience,
+      newDeadline: (spentMs) =>
+        new DecisionDeadline(clock, config.decisionBudgetMs, spentMs, {
+          frequency: config.frequencyBudgetMs,
+        }),
     },
     {
       logger: opts.logger ?? false,
@@ -250,6 +291,18 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   onPipelineError = (e) =>
     app.log.warn({ err: e }, 'event pipeline: log, spool or ledger failed; will retry');
   onModelEvent = (level, obj, msg) => app.log[level](obj, msg);
+  resilience.onBreakerTransition((t) =>
+    app.log[t.to === 'closed' ? 'info' : 'warn'](
+      { dependency: t.dependency, from: t.from, to: t.to, opened: t.opened },
+      `circuit breaker ${t.dependency}: ${t.from} -> ${t.to}`,
+    ),
+  );
+  resilience.onLadderChange((c) =>
+    app.log[c.to > c.from ? 'warn' : 'info'](
+      { from: c.from, to: c.to, cause: c.cause, level: degradationName(c.to) },
+      `degradation ladder: level ${c.from} -> ${c.to} (${c.cause})`,
+    ),
+  );
   if (servingModel !== null) await servingModel.reload();
   index.start(config.refreshIntervalMs);
 
