@@ -28,6 +28,14 @@ export interface Config {
   readonly modelPath: string | null;
   /** PEM of the Ed25519 public key trusted for model signatures (read at start-up). */
   readonly modelPublicKeyPem: string | null;
+  /** The decision deadline when the request names none (issue 8; the seed's 100 ms). */
+  readonly decisionBudgetMs: number;
+  /** The frequency-cap read's own budget within the decision's (seed: ~10 ms for a counter read). */
+  readonly frequencyBudgetMs: number;
+  /** Per-call timeout of Redis calls before they count as a failure for the Redis breaker. */
+  readonly dependencyTimeoutMs: number;
+  /** Trace exporter: off (default), console or otlp. */
+  readonly otel: 'off' | 'console' | 'otlp';
 }
 
 export class ConfigError extends Error {
@@ -124,6 +132,10 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
   }
 
   const { modelPath, modelPublicKeyPem } = modelConfig(env);
+  const otel = str(env, 'ADSTACK_OTEL') ?? 'off';
+  if (otel !== 'off' && otel !== 'console' && otel !== 'otlp') {
+    throw new ConfigError('ADSTACK_OTEL', `expected off, console or otlp, got '${otel}'`);
+  }
 
   return Object.freeze({
     port,
@@ -143,6 +155,10 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     workers,
     modelPath,
     modelPublicKeyPem,
+    decisionBudgetMs: int(env, 'ADSTACK_DECISION_BUDGET_MS', 100, 5, 10_000),
+    frequencyBudgetMs: int(env, 'ADSTACK_FREQUENCY_BUDGET_MS', 10, 1, 10_000),
+    dependencyTimeoutMs: int(env, 'ADSTACK_DEPENDENCY_TIMEOUT_MS', 2000, 10, 60_000),
+    otel,
   });
 }
 

@@ -30,6 +30,7 @@ import {
 import type { Clock } from '../ports/clock.js';
 import type { FrequencyCapRule, FrequencyCounters } from '../ports/frequency-counters.js';
 import { PredictionStage, type PredictionSummary } from './prediction.js';
+import type { DecisionDeadline, DegradedStage } from './resilient/deadline.js';
 import type { ServingIndex } from './serving-index.js';
 import type { TrackingSigner } from './tracking.js';
 
@@ -50,6 +51,30 @@ export interface DecisionDeps {
   /** The predict stage; default: the constant priors of `config.priors`. */
   prediction?: PredictionStage;
   newId?: () => string;
+  /** Sees every decision's stage timings (tracing, src/exchange/resilient/tracing.ts). */
+  observer?: DecisionObserver;
+  /** The degradation ladder's current step, for the explain output. */
+  degradationLevel?: () => string;
+}
+
+/** Options of one decide() call. */
+export interface DecideOptions {
+  explain?: boolean;
+  /** The request's deadline: I/O stages are cut at their budget (src/exchange/resilient/deadline.ts). */
+  deadline?: DecisionDeadline;
+}
+
+/** What an observer is told about one decision (only when an observer is configured). */
+export interface ObservedDecision {
+  /** Monotonic ms when decide() started; the stages ran one after the other from there. */
+  startMonoMs: number;
+  stage_ms: DecisionExplain['stage_ms'];
+  outcome: DecisionOutcome['kind'];
+  degraded: readonly DegradedStage[];
+}
+
+export interface DecisionObserver {
+  onDecision(d: ObservedDecision): void;
 }
 
 export interface Fill {
@@ -103,6 +128,8 @@ export interface DecisionExplain {
   prediction: PredictionSummary;
   floor_cpm_micros: number;
   candidates: CandidateVerdict[];
+  /** The degradation ladder's step and the stages cut or skipped in this decision (issue 8). */
+  resilience?: { degradation_level: string; degraded: DegradedStage[]; budget_ms: number | null };
 }
 
 export type DecisionOutcome =
@@ -242,11 +269,38 @@ export class DecisionService {
   }
 
   /**
+   * One decision. Without an observer or `explain` this is exactly the stages below (the hot
+   * path pays for no timing); with an observer, the stage timings are measured and handed to
+   * it, and the explain output is dropped unless asked for.
+   */
+  async decide(req: AdRequest, opts: DecideOptions = {}): Promise<DecisionOutcome> {
+    const observer = this.deps.observer;
+    const explaining = opts.explain === true;
+    if (observer === undefined && !explaining) return this.runStages(req, opts);
+    const startMonoMs = this.deps.clock.monotonicMs();
+    const outcome = await this.runStages(req, { ...opts, explain: true });
+    const e = outcome.explain;
+    if (e === undefined) return outcome;
+    const degraded = opts.deadline?.degraded ?? [];
+    observer?.onDecision({ startMonoMs, stage_ms: e.stage_ms, outcome: outcome.kind, degraded });
+    if (!explaining) {
+      const { explain: _dropped, ...rest } = outcome;
+      return rest as DecisionOutcome;
+    }
+    e.resilience = {
+      degradation_level: this.deps.degradationLevel?.() ?? 'normal',
+      degraded: [...degraded],
+      budget_ms: opts.deadline?.budgetMs ?? null,
+    };
+    return outcome;
+  }
+
+  /**
    * Runs the stages. With `explain`, also records each stage's time and every campaign's
    * verdict; without it the hot path pays for neither. Async: the frequency step reads the
    * counters (in process memory, or one Redis round trip when capped candidates remain).
    */
-  async decide(req: AdRequest, opts: { explain?: boolean } = {}): Promise<DecisionOutcome> {
+  private async runStages(req: AdRequest, opts: DecideOptions): Promise<DecisionOutcome> {
     const { index, clock, config } = this.deps;
     const explaining = opts.explain === true;
     const nowMs = clock.nowMs();
@@ -264,7 +318,7 @@ export class DecisionService {
     const userKey = userId === undefined || userId === '' ? null : frequencyUserKey(userId);
     // The frequency step's time counts in the candidates stage.
     const candidates = await applyFrequencyCaps(
-      this.deps.frequency,
+      opts.deadline?.frequency(this.deps.frequency) ?? this.deps.frequency,
       retrieveCandidates(index, req, placement, nowMs, filtered, verdicts),
       userKey,
       nowMs,

@@ -29,6 +29,7 @@ import { servingInput } from '../core/features/from-request.js';
 import { CTR_SCHEMA, vectorize } from '../core/features/schema.js';
 import type { LoadedModel, ModelSource } from '../ml/model-file.js';
 import { ModelSlot, trustedKeys, type RejectReason } from '../ml/registry.js';
+import { BreakerOpenError, type DependencyGuard } from './resilient/guard.js';
 
 /** What the explain output and the metrics say about the model in service. */
 export interface ModelInfo {
@@ -59,14 +60,28 @@ export interface PredictionCandidate {
   creative: Creative;
 }
 
+/**
+ * Why the priors were used although a model is loaded (issue 8): the degradation ladder's
+ * "skip ML" step, the model's circuit breaker being open, or the model throwing.
+ */
+export type PriorFallback = 'skip_ml' | 'model_breaker_open' | 'model_error';
+
 export type PredictionSummary =
-  | (Prediction & { source: 'constant_prior' })
+  | (Prediction & { source: 'constant_prior'; fallback?: PriorFallback })
   | { source: 'model'; model: ModelInfo; cvr: number; cvr_source: 'constant_prior' };
 
 export interface StagePredictions {
   /** One prediction per candidate, in the candidates' order. */
   predictions: Prediction[];
   summary: PredictionSummary;
+}
+
+/** Resilience switches of the stage (issue 8); both optional. */
+export interface PredictionResilience {
+  /** True while the degradation ladder says "skip ML" (src/exchange/resilient/resilience.ts). */
+  skipModel?: () => boolean;
+  /** The model's breaker: a throwing model opens it and the priors serve until it closes. */
+  guard?: DependencyGuard;
 }
 
 export class PredictionStage {
@@ -76,11 +91,25 @@ export class PredictionStage {
   private summaryFor: { model: LoadedModel; summary: PredictionSummary } | null = null;
   private readonly priorSummary: PredictionSummary;
 
+  private readonly fallbackSummary: Record<PriorFallback, PredictionSummary>;
+
   constructor(
     private readonly priors: Prediction,
     private readonly source: ModelHolder | null = null,
+    private readonly resilience: PredictionResilience = {},
   ) {
     this.priorSummary = { ...priors, source: 'constant_prior' };
+    this.fallbackSummary = {
+      skip_ml: { ...priors, source: 'constant_prior', fallback: 'skip_ml' },
+      model_breaker_open: { ...priors, source: 'constant_prior', fallback: 'model_breaker_open' },
+      model_error: { ...priors, source: 'constant_prior', fallback: 'model_error' },
+    };
+  }
+
+  private priorsFor(n: number, summary: PredictionSummary): StagePredictions {
+    const predictions = new Array<Prediction>(n);
+    for (let i = 0; i < n; i++) predictions[i] = this.priors;
+    return { predictions, summary };
   }
 
   predict(
@@ -90,8 +119,9 @@ export class PredictionStage {
   ): StagePredictions {
     const model = this.source?.model ?? null; // read once: one model for the whole request
     const n = candidates.length;
-    if (model === null || n === 0)
-      return { predictions: candidates.map(() => this.priors), summary: this.priorSummary };
+    if (model === null || n === 0) return this.priorsFor(n, this.priorSummary);
+    if (this.resilience.skipModel?.() === true)
+      return this.priorsFor(n, this.fallbackSummary.skip_ml);
     const nf = CTR_SCHEMA.size;
     if (this.rows.length < n * nf) {
       this.rows = new Float64Array(n * nf);
@@ -109,7 +139,16 @@ export class PredictionStage {
       });
       vectorize(input, this.rows, i * nf);
     }
-    model.scorer.predictBatch(this.rows, n, this.out);
+    const guard = this.resilience.guard;
+    if (guard === undefined) model.scorer.predictBatch(this.rows, n, this.out);
+    else {
+      try {
+        guard.runSync(() => model.scorer.predictBatch(this.rows, n, this.out));
+      } catch (e) {
+        const why = e instanceof BreakerOpenError ? 'model_breaker_open' : 'model_error';
+        return this.priorsFor(n, this.fallbackSummary[why]);
+      }
+    }
     const predictions: Prediction[] = new Array<Prediction>(n);
     for (let i = 0; i < n; i++) predictions[i] = { ctr: this.out[i]!, cvr: this.priors.cvr };
     return { predictions, summary: this.summaryOf(model) };

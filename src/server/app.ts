@@ -8,6 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { DecisionService } from '../exchange/decision.js';
 import type { EventService } from '../exchange/events.js';
 import type { ServingModel } from '../exchange/prediction.js';
+import type { DecisionDeadline } from '../exchange/resilient/deadline.js';
+import type { Resilience } from '../exchange/resilient/resilience.js';
 import type { CampaignStore } from '../ports/campaign-store.js';
 import type { DependencyCheck } from '../ports/health.js';
 import { Authenticator } from './plugins/auth.js';
@@ -47,6 +49,10 @@ export interface AppDeps {
     monoMs: () => number;
     onMetrics?: (m: RtbMetrics) => void;
   };
+  /** Dependency breakers and the degradation ladder (metrics; fed the shedder's utilisation). */
+  resilience?: Resilience;
+  /** One deadline per decision request (ADSTACK_DECISION_BUDGET_MS); absent = no deadline. */
+  newDeadline?: (spentMs: number) => DecisionDeadline;
 }
 
 export interface AppOptions {
@@ -115,7 +121,8 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   installErrorHandling(app);
   const shedder = new LoadShedder(opts.loadShed);
   installInFlightCounter(app, shedder);
-  const metrics = installMetrics(app, shedder);
+  const metrics = installMetrics(app, shedder, deps.resilience);
+  deps.resilience?.attachUtilization(() => shedder.utilization());
   await app.register(swagger, {
     openapi: {
       info: {
@@ -139,6 +146,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
     metrics,
     shedder,
     auth,
+    ...(deps.newDeadline !== undefined ? { newDeadline: deps.newDeadline } : {}),
   });
   registerAdminRoutes(app, {
     store: deps.store,

@@ -39,12 +39,24 @@ import {
 } from '../stream/invalidations.js';
 import { createRedisConnection, type RedisConnection } from '../adapters/redis/health.js';
 import type { Config } from '../config/config.js';
+import { degradationName } from '../core/resilience/degradation.js';
 import { DecisionService } from '../exchange/decision.js';
 import { EventService } from '../exchange/events.js';
 import { PredictionStage, ServingModel } from '../exchange/prediction.js';
 import { ServingIndex } from '../exchange/serving-index.js';
 import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
+import { DecisionDeadline } from '../exchange/resilient/deadline.js';
+import {
+  guardCampaignStoreReads,
+  guardEventLog,
+  guardFrequencyCounters,
+  guardLedger,
+  guardRemoteCache,
+} from '../exchange/resilient/ports.js';
+import { Resilience } from '../exchange/resilient/resilience.js';
+import { DecisionTracer } from '../exchange/resilient/tracing.js';
+import { tracingFromConfig, type TracingHandle } from './tracing.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { FrequencyCounters } from '../ports/frequency-counters.js';
@@ -124,6 +136,8 @@ export interface RuntimeOptions {
   loadShed?: LoadShedOptions;
   /** The OpenRTB endpoint's DSPs and settings; without it the endpoint runs internal demand only. */
   rtb?: RtbOptions;
+  /** Traces to this tracer instead of the one ADSTACK_OTEL chooses (tests: in-memory exporter). */
+  tracing?: TracingHandle;
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -134,7 +148,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     const n = await seedDemo(storage.store);
     if (n > 0) progress(`Loaded the demo data set (${n} objects).`);
   }
+  // Circuit breakers on every dependency (issue 8): one per dependency, shared by the ports
+  // that use it, in front of the adapters (src/exchange/resilient/ports.ts). An open breaker
+  // fails fast into each caller's existing fail-closed path.
+  const resilience = new Resilience({ clock, callTimeoutMs: config.dependencyTimeoutMs });
   const ledger = createPgLedger(storage.driver);
+  const guardedLedger = guardLedger(ledger, resilience.guard('postgres'));
   const checks: DependencyCheck[] = [
     { name: 'database', check: async () => void (await storage.driver.query('SELECT 1')) },
   ];
@@ -174,10 +193,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       : join(config.dataDir, 'spool');
     const slot = await openSpoolSlot(join(spoolBase, id));
     closers.push(() => slot.release());
+    const natsGuard = resilience.guard('nats');
     eventLog = new SpoolingEventLog({
-      inner: natsLog,
+      inner: guardEventLog(natsLog, natsGuard),
       spool: slot.spool,
-      isAvailable: () => natsLog.connected,
+      // While the breaker is open, straight to the spool; half-open lets one append probe.
+      isAvailable: () => natsLog.connected && natsGuard.allows(),
       onError: (e) => onPipelineError(e),
     });
   } else {
@@ -185,13 +206,15 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   }
   const pipeline = await startEventPipeline({
     log: eventLog,
-    ledger,
+    ledger: guardedLedger,
     onError: (e) => onPipelineError(e),
   });
 
   let onRefreshError = (_e: unknown): void => undefined;
+  // The serving index's reads go through the PostgreSQL breaker (a failed or refused refresh
+  // keeps the last snapshot); the management API uses the store directly.
   const index = new ServingIndex({
-    store: storage.store,
+    store: guardCampaignStoreReads(storage.store, resilience.guard('postgres')),
     nowMs: () => clock.nowMs(),
     onError: (e) => onRefreshError(e),
   });
@@ -206,9 +229,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const rawFrequency: FrequencyCounters =
     redis === null
       ? createMemoryFrequencyCounters()
-      : createRedisFrequencyCounters(redis.client, {
-          keyPrefix: `adstack:freq:${await ledgerIdentity(storage.driver)}:`,
-        });
+      : guardFrequencyCounters(
+          createRedisFrequencyCounters(redis.client, {
+            keyPrefix: `adstack:freq:${await ledgerIdentity(storage.driver)}:`,
+          }),
+          resilience.guard('redis'),
+        );
   // User profiles and erasure (issue 7): profiles and tombstones in the SQL store (PostgreSQL
   // or PGlite), read through L1 (W-TinyLFU) → L2 (Redis when configured) → the store, with
   // invalidation events so every process drops a changed or erased user at once. Frequency
@@ -217,9 +243,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const l2 =
     redis === null
       ? null
-      : createRedisCache(redis.client, {
-          keyPrefix: `adstack:cache:${await ledgerIdentity(storage.driver)}:`,
-        });
+      : guardRemoteCache(
+          createRedisCache(redis.client, {
+            keyPrefix: `adstack:cache:${await ledgerIdentity(storage.driver)}:`,
+          }),
+          resilience.guard('redis'),
+        );
   const profileCache = new TieredCache<UserProfile>({
     namespace: PROFILE_NAMESPACE,
     schemaVersion: 1,
@@ -280,8 +309,19 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
             ),
           onLoad: (model, path) => onModelEvent('info', { model, path }, 'model loaded'),
         });
+  const tracing = opts.tracing ?? tracingFromConfig(config.otel);
+  if (tracing !== null && opts.tracing === undefined) closers.push(() => tracing.close());
   const decisions = new DecisionService({
-    prediction: new PredictionStage(DEFAULT_PRIORS, servingModel),
+    // The model's breaker and the ladder's "skip ML" step both fall back to the priors.
+    prediction: new PredictionStage(
+      DEFAULT_PRIORS,
+      servingModel,
+      servingModel === null
+        ? {}
+        : { skipModel: () => resilience.skipModel(), guard: resilience.guard('model') },
+    ),
+    ...(tracing !== null ? { observer: new DecisionTracer(tracing.tracer, clock) } : {}),
+    degradationLevel: () => resilience.levelName(),
     index,
     signer,
     clock,
@@ -322,6 +362,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       model: servingModel,
       users,
       reports: createPgReportStore(storage.driver),
+      resilience,
+      newDeadline: (spentMs) =>
+        new DecisionDeadline(clock, config.decisionBudgetMs, spentMs, {
+          frequency: config.frequencyBudgetMs,
+        }),
     },
     {
       logger: opts.logger ?? false,
@@ -333,6 +378,18 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   onPipelineError = (e) =>
     app.log.warn({ err: e }, 'event pipeline: log, spool or ledger failed; will retry');
   onModelEvent = (level, obj, msg) => app.log[level](obj, msg);
+  resilience.onBreakerTransition((t) =>
+    app.log[t.to === 'closed' ? 'info' : 'warn'](
+      { dependency: t.dependency, from: t.from, to: t.to, opened: t.opened },
+      `circuit breaker ${t.dependency}: ${t.from} -> ${t.to}`,
+    ),
+  );
+  resilience.onLadderChange((c) =>
+    app.log[c.to > c.from ? 'warn' : 'info'](
+      { from: c.from, to: c.to, cause: c.cause, level: degradationName(c.to) },
+      `degradation ladder: level ${c.from} -> ${c.to} (${c.cause})`,
+    ),
+  );
   if (servingModel !== null) await servingModel.reload();
   index.start(config.refreshIntervalMs);
 

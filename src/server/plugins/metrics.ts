@@ -6,6 +6,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { burnAlerts, SloWindow, WINDOW_MINUTES } from '../../core/resilience/slo.js';
+import { DEGRADATION_NAMES } from '../../core/resilience/degradation.js';
+import { BREAKER_STATE_VALUE } from '../../exchange/resilient/guard.js';
+import type { Resilience } from '../../exchange/resilient/resilience.js';
 import type { LoadShedder } from './load-shed.js';
 
 /**
@@ -19,11 +22,17 @@ export interface HttpMetrics {
   registry: Registry;
   decisions: Counter<'outcome' | 'reason'>;
   shed: Counter<'reason'>;
+  /** Decision stages cut or skipped (deadline, open breaker, dependency error). */
+  degraded: Counter<'stage' | 'reason'>;
 }
 
 const ZONE_LEVEL = { normal: 0, elevated: 1, critical: 2 } as const;
 
-export function installMetrics(app: FastifyInstance, shedder: LoadShedder): HttpMetrics {
+export function installMetrics(
+  app: FastifyInstance,
+  shedder: LoadShedder,
+  resilience?: Resilience,
+): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -75,6 +84,13 @@ export function installMetrics(app: FastifyInstance, shedder: LoadShedder): Http
       this.set(shedder.inFlight);
     },
   });
+  const degraded = new Counter({
+    name: 'adstack_decision_degraded_total',
+    help: 'Decision stages cut or skipped, by stage and reason (deadline, breaker_open, dependency_error)',
+    labelNames: ['stage', 'reason'] as const,
+    registers: [registry],
+  });
+  if (resilience !== undefined) installResilienceMetrics(registry, resilience);
   const slo = new SloWindow(DECISION_SLO.objective);
   new Gauge({
     name: 'adstack_slo_burn_rate',
@@ -110,5 +126,71 @@ export function installMetrics(app: FastifyInstance, shedder: LoadShedder): Http
     requests.inc({ route, method: req.method, status: String(reply.statusCode) });
     latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
   });
-  return { registry, decisions, shed };
+  return { registry, decisions, shed, degraded };
+}
+
+/** Breaker states, calls and transitions per dependency; the degradation ladder's level. */
+function installResilienceMetrics(registry: Registry, r: Resilience): void {
+  new Gauge({
+    name: 'adstack_breaker_state',
+    help: 'Dependency circuit breaker state: 0 closed, 1 half-open, 2 open',
+    labelNames: ['dependency'] as const,
+    registers: [registry],
+    collect() {
+      for (const [name, g] of r.guards)
+        this.set({ dependency: name }, BREAKER_STATE_VALUE[g.state()]);
+    },
+  });
+  const transitions = new Counter({
+    name: 'adstack_breaker_transitions_total',
+    help: 'Dependency circuit breaker transitions by dependency and new state',
+    labelNames: ['dependency', 'to'] as const,
+    registers: [registry],
+  });
+  r.onBreakerTransition((t) => transitions.inc({ dependency: t.dependency, to: t.to }));
+  const seen = new Map<string, number>();
+  new Counter({
+    name: 'adstack_dependency_calls_total',
+    help: 'Calls through a dependency breaker by result (success, failure, rejected = not called while open, caller_error)',
+    labelNames: ['dependency', 'result'] as const,
+    registers: [registry],
+    collect() {
+      for (const [name, g] of r.guards) {
+        for (const [result, n] of Object.entries(g.calls)) {
+          const key = `${name}\u0000${result}`;
+          const delta = n - (seen.get(key) ?? 0);
+          seen.set(key, n);
+          // Zero deltas still create the series, so every result is visible from the start.
+          this.inc({ dependency: name, result }, delta);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'adstack_degradation_level',
+    help: 'Degradation ladder level: 0 normal, 1 stale_cache, 2 skip_ml, 3 drop_rtb_tail, 4 house_only',
+    registers: [registry],
+    collect() {
+      this.set(r.level());
+    },
+  });
+  new Gauge({
+    name: 'adstack_degradation_step_active',
+    help: 'Degradation ladder steps in force (1) or not (0), by step name',
+    labelNames: ['step'] as const,
+    registers: [registry],
+    collect() {
+      const level = r.level();
+      DEGRADATION_NAMES.forEach((step, i) => {
+        if (i > 0) this.set({ step }, level >= i ? 1 : 0);
+      });
+    },
+  });
+  const steps = new Counter({
+    name: 'adstack_degradation_changes_total',
+    help: 'Degradation ladder level changes by direction (down = degrade, up = recover) and cause',
+    labelNames: ['direction', 'cause'] as const,
+    registers: [registry],
+  });
+  r.onLadderChange((c) => steps.inc({ direction: c.to > c.from ? 'down' : 'up', cause: c.cause }));
 }

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AdRequest } from '../../core/domain/ad-request.js';
 import { AdsError } from '../../core/errors.js';
 import type { DecisionService } from '../../exchange/decision.js';
+import type { DecisionDeadline } from '../../exchange/resilient/deadline.js';
 import type { EventService } from '../../exchange/events.js';
 import { errorBody } from '../plugins/errors.js';
 import type { Authenticator } from '../plugins/auth.js';
@@ -21,6 +22,8 @@ export interface ServingDeps {
   metrics: HttpMetrics;
   shedder: LoadShedder;
   auth: Authenticator;
+  /** One deadline per decision (issue 8); stages cut by it are counted as degraded. */
+  newDeadline?: (spentMs: number) => DecisionDeadline;
 }
 
 const DECISION_QUERY = {
@@ -59,13 +62,28 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
     },
     async (req, reply) => {
       const body = req.body as AdRequest;
+      // The budget counts from the request's arrival (body parsing and validation included).
+      const deadline = deps.newDeadline?.(reply.elapsedTime);
+      const decide = async (explain: boolean) => {
+        try {
+          return await deps.decisions.decide(body, {
+            ...(explain ? { explain } : {}),
+            ...(deadline !== undefined ? { deadline } : {}),
+          });
+        } finally {
+          if (deadline !== undefined) {
+            deadline.done();
+            for (const d of deadline.degraded) deps.metrics.degraded.inc(d);
+          }
+        }
+      };
       if ((req.query as { debug?: string }).debug === '1') {
         // Explaining reveals every campaign's bid and targeting: admin key only, never shed.
         const p = await deps.auth.principal(req);
         if (p.role !== 'admin') {
           throw new AdsError('ADS_ERR_FORBIDDEN', '?debug=1 needs the admin key');
         }
-        const outcome = await deps.decisions.decide(body, { explain: true });
+        const outcome = await decide(true);
         return outcome.kind === 'fill'
           ? { ...outcome.fill, debug: outcome.explain }
           : { no_fill: outcome.reason, filtered: outcome.filtered, debug: outcome.explain };
@@ -79,7 +97,7 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
           .header('x-adstack-shed', shed)
           .send(SHED_BODY(shed));
       }
-      const outcome = await deps.decisions.decide(body);
+      const outcome = await decide(false);
       if (outcome.kind === 'no_fill') {
         deps.shedder.observe(body.placement_id, 0);
         deps.metrics.decisions.inc({ outcome: 'no_fill', reason: outcome.reason });

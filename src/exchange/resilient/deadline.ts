@@ -1,0 +1,137 @@
+/**
+ * One deadline per decision request (issue 8 item 1): the configured decision budget
+ * (ADSTACK_DECISION_BUDGET_MS, default the seed's 100 ms) measured from when the request
+ * arrived. Stages that do I/O run their calls through `cut(stage, …)`: the call gets
+ * min(the stage's own budget, what is left of the request's budget); a call that overruns is
+ * abandoned (the caller's fail-closed path applies), recorded as degraded with a closed-enum
+ * reason, and the decision goes on.
+ *
+ * - `signal` is an AbortSignal that aborts when the whole budget is spent, for I/O clients that
+ *   accept one. It is created on first use, so a decision that does no I/O pays for no timer.
+ * - Stage budgets (`DEFAULT_STAGE_BUDGETS_MS`): the frequency-cap read is a Redis round trip,
+ *   10 ms in the seed's latency table for a feature/counter read; later stages (budget leases,
+ *   external demand) add theirs here.
+ * - Used by `DecisionService.decide(req, { deadline })` (src/exchange/decision.ts), which wraps
+ *   its FrequencyCounters with `deadline.frequency(…)`; the route builds one per request.
+ *   The OpenRTB endpoint keeps its own `tmax` deadline (src/exchange/rtb/auction.ts).
+ */
+import type { FrequencyCounters } from '../../ports/frequency-counters.js';
+import type { Clock } from '../../ports/clock.js';
+import { BreakerOpenError } from './guard.js';
+
+export const DEFAULT_DECISION_BUDGET_MS = 100;
+
+/** Each I/O stage's own budget; a stage never gets more than the request has left. */
+export const DEFAULT_STAGE_BUDGETS_MS = { frequency: 10 } as const;
+export type IoStage = keyof typeof DEFAULT_STAGE_BUDGETS_MS;
+
+/** Why a stage was cut or skipped (closed enum; shown in the explain output and metrics). */
+export const DegradedReason = {
+  /** The stage's budget (or the request's) ran out before the dependency answered. */
+  Deadline: 'deadline',
+  /** The dependency's circuit breaker is open: not called. */
+  BreakerOpen: 'breaker_open',
+  /** The dependency answered with an error. */
+  DependencyError: 'dependency_error',
+} as const;
+export type DegradedReason = (typeof DegradedReason)[keyof typeof DegradedReason];
+
+export interface DegradedStage {
+  stage: IoStage;
+  reason: DegradedReason;
+}
+
+export class DeadlineExceededError extends Error {
+  constructor(
+    readonly stage: IoStage,
+    readonly budgetMs: number,
+  ) {
+    super(`${stage}: cut after ${budgetMs} ms (decision deadline)`);
+    this.name = 'DeadlineExceededError';
+  }
+}
+
+export class DecisionDeadline {
+  readonly startMs: number;
+  readonly budgetMs: number;
+  readonly degraded: DegradedStage[] = [];
+  private controller: AbortController | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly clock: Clock,
+    budgetMs: number = DEFAULT_DECISION_BUDGET_MS,
+    /** Time already spent on this request before the deadline was made (parsing, routing). */
+    spentMs = 0,
+    private readonly stageBudgets: Record<IoStage, number> = DEFAULT_STAGE_BUDGETS_MS,
+  ) {
+    this.startMs = clock.monotonicMs() - spentMs;
+    this.budgetMs = budgetMs;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.startMs + this.budgetMs - this.clock.monotonicMs());
+  }
+
+  /** Aborts when the request's whole budget is spent (created on first use). */
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      const c = new AbortController();
+      this.controller = c;
+      const left = this.remainingMs();
+      if (left <= 0) c.abort(new Error('decision deadline'));
+      else {
+        this.timer = setTimeout(() => c.abort(new Error('decision deadline')), left);
+        this.timer.unref();
+      }
+    }
+    return this.controller.signal;
+  }
+
+  /** Ends the request: clears the signal's timer (call when the decision is answered). */
+  done(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * Runs one I/O call of `stage` within min(stage budget, remaining). On overrun or error the
+   * stage is recorded as degraded and the error is rethrown for the caller's fail-closed path.
+   */
+  async cut<T>(stage: IoStage, call: () => Promise<T>): Promise<T> {
+    const ms = Math.min(this.stageBudgets[stage], this.remainingMs());
+    if (ms <= 0) {
+      this.degraded.push({ stage, reason: DegradedReason.Deadline });
+      throw new DeadlineExceededError(stage, 0);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DeadlineExceededError(stage, ms)), ms);
+    });
+    try {
+      return await Promise.race([call(), overrun]);
+    } catch (e) {
+      this.degraded.push({ stage, reason: reasonOf(e) });
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** FrequencyCounters whose reads are cut at the frequency stage's budget. */
+  frequency(inner: FrequencyCounters): FrequencyCounters {
+    return {
+      check: (userId, rules, nowMs) =>
+        this.cut('frequency', () => inner.check(userId, rules, nowMs)),
+      increment: (...a) => inner.increment(...a),
+      checkAndIncrement: (...a) => inner.checkAndIncrement(...a),
+      forgetUser: (userId) => inner.forgetUser(userId),
+    };
+  }
+}
+
+function reasonOf(e: unknown): DegradedReason {
+  if (e instanceof DeadlineExceededError) return DegradedReason.Deadline;
+  if (e instanceof BreakerOpenError) return DegradedReason.BreakerOpen;
+  return DegradedReason.DependencyError;
+}
