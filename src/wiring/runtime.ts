@@ -199,6 +199,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
             ),
           onLoad: (model, path) => onModelEvent('info', { model, path }, 'model loaded'),
         });
+  // OpenRTB (issue 4): the endpoint's DSPs also serve RTB-enabled placements in decisions.
+  const rtb = assembleRtb({
+    options: opts.rtb ?? { dsps: [] },
+    index,
+    signer,
+    wallMs: () => clock.nowMs(),
+    priors: DEFAULT_PRIORS,
+    publicUrl: config.publicUrl,
+    trackingTtlMs: config.trackingTtlMs,
+  });
+  closers.push(() => rtb.close());
   const decisions = new DecisionService({
     prediction: new PredictionStage(DEFAULT_PRIORS, servingModel),
     index,
@@ -211,6 +222,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       priors: DEFAULT_PRIORS,
       incrementMicros: 0,
     },
+    ...(rtb.decisionDemand !== null ? { external: rtb.decisionDemand } : {}),
   });
   const events = new EventService({
     ledger,
@@ -218,17 +230,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     clock,
     frequency,
     pipeline: pipeline.pipeline,
+    onImpression: [rtb.onImpression],
   });
-  const rtb = assembleRtb({
-    options: opts.rtb ?? { dsps: [] },
-    index,
-    signer,
-    wallMs: () => clock.nowMs(),
-    priors: DEFAULT_PRIORS,
-    publicUrl: config.publicUrl,
-    trackingTtlMs: config.trackingTtlMs,
-  });
-  closers.push(() => rtb.close());
   const app = await build(
     {
       store: storage.store,
