@@ -11,7 +11,7 @@ describe('migrations', () => {
     const db = await freshPglite();
     const again = await migrate(db.driver);
     expect(again.applied).toEqual([]);
-    expect(again.skipped).toEqual(['001_domain', '002_ledger']);
+    expect(again.skipped).toEqual(['001_domain', '002_ledger', '005_placement_rtb']);
     await db.close();
   });
 
@@ -24,11 +24,15 @@ describe('migrations', () => {
       );
       const other = createPgDriver({ connectionString: SERVICE_URLS.postgres, schema: db.schema });
       const [a, b] = await Promise.all([migrate(db.driver), migrate(other)]);
-      expect([...a.applied, ...b.applied].sort()).toEqual(['001_domain', '002_ledger']);
+      expect([...a.applied, ...b.applied].sort()).toEqual([
+        '001_domain',
+        '002_ledger',
+        '005_placement_rtb',
+      ]);
       const rows = await db.driver.query<{ version: string }>(
         'SELECT version FROM schema_migrations ORDER BY 1',
       );
-      expect(rows.map((r) => r.version)).toEqual(['001_domain', '002_ledger']);
+      expect(rows.map((r) => r.version)).toEqual(['001_domain', '002_ledger', '005_placement_rtb']);
       await other.close();
       await db.close();
     },
