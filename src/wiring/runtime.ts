@@ -201,7 +201,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
         });
   // OpenRTB (issue 4): the endpoint's DSPs also serve RTB-enabled placements in decisions.
   const rtb = assembleRtb({
-    options: opts.rtb ?? { dsps: [] },
+    options: opts.rtb ?? rtbFromConfig(config),
     index,
     signer,
     wallMs: () => clock.nowMs(),
@@ -287,6 +287,16 @@ async function ledgerIdentity(driver: SqlDriver): Promise<string> {
   );
   const raw = `${row?.sys ?? ''}:${row?.db ?? ''}:${row?.schema ?? ''}`;
   return createHash('sha256').update(raw).digest('hex').slice(0, 12);
+}
+
+/** The DSPs of ADSTACK_DSPS (none when unset). */
+function rtbFromConfig(config: Config): RtbOptions {
+  const d = config.dsps;
+  if (d === null) return { dsps: [] };
+  return {
+    dsps: d.dsps,
+    ...(d.decisionBudgetMs !== null ? { decisionBudgetMs: d.decisionBudgetMs } : {}),
+  };
 }
 
 /** pino options for the server: JSON logs with API keys redacted. */
