@@ -103,7 +103,8 @@ async function serve(opts: { demo?: boolean }): Promise<void> {
 
   // The demo also runs a few simulated DSPs on loopback, so /openrtb2/auction shows external
   // bids next to the demo campaigns (ADSTACK_DEMO_DSPS=0 turns them off).
-  const demoDsps = opts.demo === true && !quiet ? demoDspCount() : 0;
+  // DSPs configured with ADSTACK_DSPS replace the simulated ones.
+  const demoDsps = opts.demo === true && !quiet && cfg.dsps === null ? demoDspCount() : 0;
   const sim =
     demoDsps > 0
       ? await startDspSimulator({

@@ -36,6 +36,30 @@ export interface Config {
   readonly dependencyTimeoutMs: number;
   /** Trace exporter: off (default), console or otlp. */
   readonly otel: 'off' | 'console' | 'otlp';
+  /** OpenRTB DSPs from ADSTACK_DSPS (a JSON file or inline JSON); null = none configured. */
+  readonly dsps: DspsConfig | null;
+}
+
+/** One DSP of ADSTACK_DSPS: the bidder settings of src/bidders/types.ts `DspConfig`. */
+export interface DspSetting {
+  id: string;
+  endpoint: string;
+  ortbVersion?: '2.5' | '2.6';
+  mediaTypes?: ('banner' | 'video' | 'audio' | 'native')[];
+  currencies?: string[];
+  gzip?: boolean;
+  bidAdjustment?: number;
+  tmaxDeductionMs?: number;
+  qpsCap?: number | null;
+  maxAdmLength?: number;
+  requireCreativeId?: boolean;
+  requireMatchingId?: boolean;
+}
+
+export interface DspsConfig {
+  dsps: DspSetting[];
+  /** DSP budget of one POST /v1/decisions on an RTB-enabled placement, ms; null = default. */
+  decisionBudgetMs: number | null;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +160,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
   if (otel !== 'off' && otel !== 'console' && otel !== 'otlp') {
     throw new ConfigError('ADSTACK_OTEL', `expected off, console or otlp, got '${otel}'`);
   }
+  const dsps = dspsConfig(env);
 
   return Object.freeze({
     port,
@@ -159,7 +184,124 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     frequencyBudgetMs: int(env, 'ADSTACK_FREQUENCY_BUDGET_MS', 10, 1, 10_000),
     dependencyTimeoutMs: int(env, 'ADSTACK_DEPENDENCY_TIMEOUT_MS', 2000, 10, 60_000),
     otel,
+    dsps,
   });
+}
+
+const DSP_KEYS: Record<keyof DspSetting, (v: unknown) => string | null> = {
+  id: (v) =>
+    typeof v === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(v)
+      ? null
+      : 'expected 1 to 64 characters from A-Z a-z 0-9 _ . -',
+  endpoint: (v) => {
+    if (typeof v !== 'string') return 'expected an http or https URL';
+    try {
+      return ['http:', 'https:'].includes(new URL(v).protocol)
+        ? null
+        : 'expected an http or https URL';
+    } catch {
+      return 'expected an http or https URL';
+    }
+  },
+  ortbVersion: (v) => (v === '2.5' || v === '2.6' ? null : "expected '2.5' or '2.6'"),
+  mediaTypes: (v) =>
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.every((m) => ['banner', 'video', 'audio', 'native'].includes(m as string))
+      ? null
+      : 'expected a non-empty list of banner, video, audio, native',
+  currencies: (v) =>
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.every((c) => typeof c === 'string' && /^[A-Z]{3}$/.test(c))
+      ? null
+      : 'expected a non-empty list of ISO 4217 codes (e.g. "USD")',
+  gzip: (v) => (typeof v === 'boolean' ? null : 'expected true or false'),
+  bidAdjustment: (v) =>
+    typeof v === 'number' && v > 0 && v <= 10 ? null : 'expected a number above 0, at most 10',
+  tmaxDeductionMs: (v) =>
+    Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1000
+      ? null
+      : 'expected an integer from 0 to 1000',
+  qpsCap: (v) =>
+    v === null || (Number.isInteger(v) && (v as number) > 0)
+      ? null
+      : 'expected a positive integer or null',
+  maxAdmLength: (v) =>
+    Number.isInteger(v) && (v as number) > 0 ? null : 'expected a positive integer',
+  requireCreativeId: (v) => (typeof v === 'boolean' ? null : 'expected true or false'),
+  requireMatchingId: (v) => (typeof v === 'boolean' ? null : 'expected true or false'),
+};
+
+/**
+ * ADSTACK_DSPS: inline JSON (starts with `[` or `{`) or the path of a JSON file. Either a list of
+ * DSPs, or `{"dsps": [...], "decisionBudgetMs": 30}`. Each DSP needs `id` (unique) and
+ * `endpoint`; the other keys are the bidder settings (docs/operations.md). Unknown keys are
+ * refused, so a typo cannot silently fall back to a default.
+ */
+function dspsConfig(env: Env): DspsConfig | null {
+  const name = 'ADSTACK_DSPS';
+  const raw = str(env, name);
+  if (raw === undefined) return null;
+  let text = raw;
+  if (!raw.startsWith('[') && !raw.startsWith('{')) {
+    try {
+      text = readFileSync(raw, 'utf8');
+    } catch (e) {
+      throw new ConfigError(
+        name,
+        `cannot read the DSP file '${raw}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(name, `not valid JSON (${(e as Error).message})`);
+  }
+  let list: unknown = parsed;
+  let decisionBudgetMs: number | null = null;
+  if (!Array.isArray(parsed)) {
+    if (typeof parsed !== 'object' || parsed === null)
+      throw new ConfigError(name, 'expected a list of DSPs or {"dsps": [...]}');
+    const o = parsed as Record<string, unknown>;
+    for (const k of Object.keys(o))
+      if (k !== 'dsps' && k !== 'decisionBudgetMs')
+        throw new ConfigError(name, `unknown key '${k}' (expected dsps, decisionBudgetMs)`);
+    list = o.dsps;
+    if (o.decisionBudgetMs !== undefined) {
+      const b = o.decisionBudgetMs;
+      if (!Number.isInteger(b) || (b as number) < 1 || (b as number) > 1000)
+        throw new ConfigError(name, 'decisionBudgetMs: expected an integer from 1 to 1000');
+      decisionBudgetMs = b as number;
+    }
+  }
+  if (!Array.isArray(list)) throw new ConfigError(name, 'dsps: expected a list');
+  const seen = new Set<string>();
+  const dsps = list.map((d: unknown, i): DspSetting => {
+    const at = `dsps[${i}]`;
+    if (typeof d !== 'object' || d === null || Array.isArray(d))
+      throw new ConfigError(name, `${at}: expected an object`);
+    const o = d as Record<string, unknown>;
+    for (const k of ['id', 'endpoint'])
+      if (o[k] === undefined) throw new ConfigError(name, `${at}.${k}: required`);
+    for (const [k, v] of Object.entries(o)) {
+      const check = DSP_KEYS[k as keyof DspSetting] as ((v: unknown) => string | null) | undefined;
+      if (check === undefined)
+        throw new ConfigError(
+          name,
+          `${at}.${k}: unknown key (expected ${Object.keys(DSP_KEYS).join(', ')})`,
+        );
+      const problem = check(v);
+      if (problem !== null) throw new ConfigError(name, `${at}.${k}: ${problem}`);
+    }
+    const id = o.id as string;
+    if (seen.has(id)) throw new ConfigError(name, `${at}.id: '${id}' is used twice`);
+    seen.add(id);
+    return o as unknown as DspSetting;
+  });
+  return { dsps, decisionBudgetMs };
 }
 
 /**

@@ -20,7 +20,12 @@ import type { Campaign, Creative, Placement } from '../core/domain/entities.js';
 import { AdsError } from '../core/errors.js';
 import { creativeFits } from '../core/filters/creative.js';
 import { matchCampaign } from '../core/filters/targeting.js';
-import { runAuction, type AuctionBid, type Prediction } from '../core/auction/index.js';
+import {
+  runAuction,
+  type AuctionBid,
+  type AuctionResult,
+  type Prediction,
+} from '../core/auction/index.js';
 import {
   lossReasonName,
   NoFillReason,
@@ -55,6 +60,33 @@ export interface DecisionDeps {
   observer?: DecisionObserver;
   /** The degradation ladder's current step, for the explain output. */
   degradationLevel?: () => string;
+  /**
+   * External OpenRTB demand for placements with `rtb_enabled` (issue 4;
+   * src/exchange/rtb/decision-demand.ts). Absent: our own campaigns only.
+   */
+  external?: ExternalDemand;
+}
+
+/**
+ * DSP demand in one decision: started right after the placement is resolved (in parallel with
+ * candidates and prediction), its bids join the one auction in eCPM space.
+ */
+export interface ExternalDemand {
+  /** Starts the DSP calls; null when the placement takes no RTB demand or no DSP is configured. */
+  start(req: AdRequest, placement: Placement): ExternalDemandCall | null;
+}
+
+export interface ExternalDemandCall {
+  /**
+   * The DSP bids that passed validation and the business checks, as CPM auction bids whose ids
+   * start with `dsp:` (never a campaign id). Resolves by the call's own deadline at the latest.
+   */
+  bids(): Promise<AuctionBid[]>;
+  /**
+   * After the auction: loss notices for losing DSP bids; when a DSP bid won, its win notice and
+   * the Fill with its markup (else null).
+   */
+  settle(outcome: AuctionResult, newId: () => string): Fill | null;
 }
 
 /** Options of one decide() call. */
@@ -90,7 +122,10 @@ export interface Fill {
   url: string | null;
   native: Creative['native'];
   price: { model: Campaign['pricing_model']; price_micros: number; clearing_cpm_micros: number };
-  tracking: { impression_url: string; click_url: string };
+  /** click_url is null for a DSP's ad: its markup tracks its own clicks. */
+  tracking: { impression_url: string; click_url: string | null };
+  /** Present when the ad came from a DSP (OpenRTB) rather than one of our campaigns. */
+  dsp?: { bidder: string; seat: string; bid_id: string; adomain: string[] };
 }
 
 /** Why one campaign did or did not win this decision (the `?debug=1` explain output). */
@@ -310,6 +345,8 @@ export class DecisionService {
     const verdicts: CandidateVerdict[] | null = explaining ? [] : null;
 
     const placement = resolvePlacement(index, req.placement_id);
+    // Stage (issue 4): DSP demand, in flight while our own candidates are found and predicted.
+    const external = this.deps.external?.start(req, placement) ?? null;
     let t = explaining ? clock.monotonicMs() : 0;
     if (explaining) stageMs.placement = t - t0;
 
@@ -339,7 +376,7 @@ export class DecisionService {
             floor_cpm_micros: placement.floor_cpm_micros,
             candidates: verdicts,
           };
-    if (candidates.length === 0) {
+    if (candidates.length === 0 && external === null) {
       const e = explain();
       return {
         kind: 'no_fill',
@@ -367,6 +404,19 @@ export class DecisionService {
       stageMs.predict = lap(t);
       t = clock.monotonicMs();
     }
+    // Stage (issue 4): the DSP bids join the auction (their wait counts in the auction stage).
+    if (external !== null) {
+      auctionInput.push(...(await external.bids()));
+      if (auctionInput.length === 0) {
+        const e = explain();
+        return {
+          kind: 'no_fill',
+          reason: NoFillReason.NoEligibleCampaign,
+          filtered,
+          ...(e ? { explain: e } : {}),
+        };
+      }
+    }
     const outcome = runAuction(auctionInput, {
       mechanism: 'second_price',
       slot_factors: [1],
@@ -391,6 +441,11 @@ export class DecisionService {
       }
     }
     const top = outcome.winners[0];
+    const dspFill = external === null ? null : external.settle(outcome, this.newId);
+    if (dspFill !== null) {
+      const e = explain();
+      return { kind: 'fill', fill: dspFill, ...(e ? { explain: e } : {}) };
+    }
     const winner = top === undefined ? undefined : byId.get(top.id);
     if (top === undefined || winner === undefined) {
       filtered.below_floor = outcome.losers.length;

@@ -42,6 +42,12 @@ export interface EventServiceDeps {
   frequency: FrequencyCounters;
   /** Without it, rows are written to the ledger directly (tests of the bare service). */
   pipeline?: EventPipeline;
+  /**
+   * Called with every impression once it is durably recorded, before the frequency count
+   * (issue 4: a DSP ad's billing notice, src/exchange/rtb/billing.ts). Synchronous and
+   * fire-and-forget: a listener must not throw or block.
+   */
+  onImpression?: ((e: RecordedEvent) => void)[];
 }
 
 export interface RecordedEvent {
@@ -58,6 +64,7 @@ export class EventService {
     const claims = this.deps.signer.verify(token, 'imp', nowMs);
     const spend = claims.m === 'cpm' ? roundMicros(claims.pr / 1000) : 0;
     const recorded = await this.record('impression', claims, spend, nowMs);
+    for (const listener of this.deps.onImpression ?? []) listener(recorded);
     await this.countFrequency(claims, nowMs);
     return recorded;
   }

@@ -34,6 +34,13 @@ export interface TrackingClaims {
    */
   uk?: string;
   fw?: number;
+  /**
+   * An ad won by a DSP in `POST /v1/decisions` (issue 4): the bidder id, and its billing notice
+   * (`burl`, macros substituted) that the impression event fires server-side. Such an
+   * impression is no spend of any of our campaigns (`a` is `dsp:<seat>`, `c` is `dsp:<bidder>`).
+   */
+  ds?: string;
+  bu?: string;
 }
 
 const MODELS = new Set(['cpm', 'cpc', 'cpa']);
@@ -51,6 +58,8 @@ function isClaims(x: unknown): x is TrackingClaims {
     (o.pr as number) >= 0 &&
     Number.isSafeInteger(o.exp) &&
     (o.u === undefined || typeof o.u === 'string') &&
+    (o.ds === undefined || typeof o.ds === 'string') &&
+    (o.bu === undefined || (typeof o.bu === 'string' && o.ds !== undefined)) &&
     ((o.uk === undefined && o.fw === undefined) ||
       (typeof o.uk === 'string' &&
         /^[0-9a-f]{1,64}$/.test(o.uk) &&

@@ -142,6 +142,7 @@ const placementProps = {
   h: dim,
   floor_cpm_micros: { type: 'integer', minimum: 0, maximum: 1e15 },
   status: writableStatus,
+  rtb_enabled: { type: 'boolean' },
 };
 
 export const CREATE_SCHEMAS = {

@@ -37,6 +37,8 @@ const placements: NewEntity<'placements'>[] = [
     h: 250,
     floor_cpm_micros: 500_000,
     status: 'active',
+    // The demo's simulated DSPs (npm start) compete here in POST /v1/decisions too.
+    rtb_enabled: true,
   },
   {
     id: 'plc_demo_leaderboard',

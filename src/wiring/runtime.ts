@@ -311,6 +311,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
         });
   const tracing = opts.tracing ?? tracingFromConfig(config.otel);
   if (tracing !== null && opts.tracing === undefined) closers.push(() => tracing.close());
+  // OpenRTB (issue 4): the endpoint's DSPs also serve RTB-enabled placements in decisions.
+  const rtb = assembleRtb({
+    options: opts.rtb ?? rtbFromConfig(config),
+    index,
+    signer,
+    wallMs: () => clock.nowMs(),
+    priors: DEFAULT_PRIORS,
+    publicUrl: config.publicUrl,
+    trackingTtlMs: config.trackingTtlMs,
+  });
+  closers.push(() => rtb.close());
   const decisions = new DecisionService({
     // The model's breaker and the ladder's "skip ML" step both fall back to the priors.
     prediction: new PredictionStage(
@@ -332,6 +343,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       priors: DEFAULT_PRIORS,
       incrementMicros: 0,
     },
+    ...(rtb.decisionDemand !== null ? { external: rtb.decisionDemand } : {}),
   });
   const events = new EventService({
     ledger,
@@ -339,17 +351,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     clock,
     frequency,
     pipeline: pipeline.pipeline,
+    onImpression: [rtb.onImpression],
   });
-  const rtb = assembleRtb({
-    options: opts.rtb ?? { dsps: [] },
-    index,
-    signer,
-    wallMs: () => clock.nowMs(),
-    priors: DEFAULT_PRIORS,
-    publicUrl: config.publicUrl,
-    trackingTtlMs: config.trackingTtlMs,
-  });
-  closers.push(() => rtb.close());
   const app = await build(
     {
       store: storage.store,
@@ -426,6 +429,16 @@ async function ledgerIdentity(driver: SqlDriver): Promise<string> {
   );
   const raw = `${row?.sys ?? ''}:${row?.db ?? ''}:${row?.schema ?? ''}`;
   return createHash('sha256').update(raw).digest('hex').slice(0, 12);
+}
+
+/** The DSPs of ADSTACK_DSPS (none when unset). */
+function rtbFromConfig(config: Config): RtbOptions {
+  const d = config.dsps;
+  if (d === null) return { dsps: [] };
+  return {
+    dsps: d.dsps,
+    ...(d.decisionBudgetMs !== null ? { decisionBudgetMs: d.decisionBudgetMs } : {}),
+  };
 }
 
 /** pino options for the server: JSON logs with API keys redacted. */

@@ -25,6 +25,8 @@ interface TableSpec {
   timestamps: ReadonlySet<string>;
   /** Column holding the owning advertiser (advertisers: its own id). */
   ownerColumn: string;
+  /** Values written on create when the input leaves a NOT NULL column out. */
+  defaults?: Readonly<Record<string, unknown>>;
 }
 
 const TS = new Set(['created_at', 'updated_at']);
@@ -87,11 +89,12 @@ const SPECS: Record<EntityKind, TableSpec> = {
   placements: {
     table: 'placements',
     idPrefix: 'plc_',
-    columns: ['publisher', 'name', 'format', 'w', 'h', 'floor_cpm_micros', 'status'],
+    columns: ['publisher', 'name', 'format', 'w', 'h', 'floor_cpm_micros', 'status', 'rtb_enabled'],
     json: new Set(),
     bigint: new Set(['floor_cpm_micros']),
     timestamps: TS,
     ownerColumn: 'id',
+    defaults: { rtb_enabled: false },
   },
 };
 
@@ -136,7 +139,10 @@ export class PgCampaignStore implements CampaignStore {
     const record = input as Record<string, unknown>;
     const id = typeof record.id === 'string' ? record.id : newId(spec.idPrefix);
     const cols = ['id', ...spec.columns];
-    const params = [id, ...spec.columns.map((c) => toParam(spec, c, record[c]))];
+    const params = [
+      id,
+      ...spec.columns.map((c) => toParam(spec, c, record[c] ?? spec.defaults?.[c])),
+    ];
     const sql = `INSERT INTO ${spec.table} (${cols.join(', ')}) VALUES (${cols
       .map((c, i) => placeholder(spec, c, i + 1))
       .join(', ')}) RETURNING *`;

@@ -102,6 +102,11 @@ export interface Placement extends Timestamps {
   h: number | null;
   floor_cpm_micros: number;
   status: EntityStatus;
+  /**
+   * External OpenRTB demand (the configured DSPs) competes in this placement's decisions
+   * (`POST /v1/decisions`). Absent means false (objects built before the field existed).
+   */
+  rtb_enabled?: boolean;
 }
 
 export interface EntityByKind {

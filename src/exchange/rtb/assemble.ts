@@ -21,6 +21,9 @@ import {
 } from './auction.js';
 import { RtbFanOut, type ProgressiveConfig, type ShapingConfig } from './fan-out.js';
 import { DEFAULT_HTTP, DspHttp, type HttpOptions } from './http.js';
+import type { RecordedEvent } from '../events.js';
+import { BillingNotifier, DEFAULT_BILLING, type BillingOptions } from './billing.js';
+import { DEFAULT_DECISION_BUDGET_MS, RtbDecisionDemand } from './decision-demand.js';
 import { InternalDemand } from './internal-demand.js';
 import type { RtbMetrics } from './metrics.js';
 import { DEFAULT_NOTICES, NoticeSender } from './notices.js';
@@ -45,10 +48,18 @@ export interface RtbOptions {
   random?: () => number;
   internalDemand?: boolean;
   notices?: boolean;
+  /** DSP budget of one `POST /v1/decisions` on an RTB-enabled placement, ms (default 30). */
+  decisionBudgetMs?: number;
+  billing?: Partial<BillingOptions>;
 }
 
 export interface RtbAssembly {
   service: RtbAuctionService;
+  /** EventService listener: fires a DSP ad's `burl` when its impression is first recorded. */
+  onImpression: (e: RecordedEvent) => void;
+  billing: BillingNotifier | null;
+  /** DSP demand for DecisionService; null without DSPs. */
+  decisionDemand: RtbDecisionDemand | null;
   fanOut: RtbFanOut | null;
   monoMs: () => number;
   onMetrics: (m: RtbMetrics) => void;
@@ -89,6 +100,13 @@ export function assembleRtb(deps: {
           ...DEFAULT_NOTICES,
           onResult: (kind, result) => metrics?.notice(kind, result),
         });
+  const auctionConfig: RtbAuctionConfig = {
+    ...DEFAULT_RTB_CONFIG,
+    rates: DEFAULT_RATES,
+    ...o.auction,
+    publicUrl: deps.publicUrl,
+    trackingTtlMs: deps.trackingTtlMs,
+  };
   const service = new RtbAuctionService({
     fanOut: o.fanOut ?? fanOut,
     internal: o.internalDemand === false ? null : new InternalDemand(deps.index, deps.priors),
@@ -96,22 +114,51 @@ export function assembleRtb(deps: {
     notices,
     monoMs,
     wallMs: deps.wallMs,
-    config: {
-      ...DEFAULT_RTB_CONFIG,
-      rates: DEFAULT_RATES,
-      ...o.auction,
-      publicUrl: deps.publicUrl,
-      trackingTtlMs: deps.trackingTtlMs,
-    },
+    config: auctionConfig,
   });
+  const billing =
+    notices === null
+      ? null
+      : new BillingNotifier(
+          { send: (url) => notices.sendOnce(url), onResult: (r) => metrics?.billing(r) },
+          { ...DEFAULT_BILLING, ...o.billing },
+        );
+  const dspFanOut = o.fanOut ?? fanOut;
+  const decisionDemand =
+    dspFanOut === null
+      ? null
+      : new RtbDecisionDemand({
+          fanOut: dspFanOut,
+          notices,
+          signer: deps.signer,
+          monoMs,
+          wallMs: deps.wallMs,
+          config: {
+            budgetMs: o.decisionBudgetMs ?? DEFAULT_DECISION_BUDGET_MS,
+            rates: auctionConfig.rates,
+            schainAsi: auctionConfig.schainAsi,
+            publicUrl: deps.publicUrl,
+            trackingTtlMs: deps.trackingTtlMs,
+            ...(auctionConfig.enforceSecure !== undefined
+              ? { enforceSecure: auctionConfig.enforceSecure }
+              : {}),
+          },
+          onReport: (r) => metrics?.observeDecision(r),
+        });
   return {
     service,
+    onImpression: (e) => {
+      if (e.inserted && e.claims.bu !== undefined) billing?.notify(e.claims.d, e.claims.bu);
+    },
+    billing,
+    decisionDemand,
     fanOut,
     monoMs,
     onMetrics: (m) => {
       metrics = m;
     },
     async close() {
+      await billing?.close();
       await notices?.close();
       await http.close();
     },

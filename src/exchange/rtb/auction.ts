@@ -41,7 +41,7 @@ import {
 } from '../../core/auction/index.js';
 import { screenBidPolicy } from '../../core/openrtb/bid-policy.js';
 import { BidRejection, NoBidReason, type BidRejectionReason } from '../../core/openrtb/codes.js';
-import { macroValues, substituteMacros } from '../../core/openrtb/macros.js';
+import { macroValues, substituteMacros, type MacroValues } from '../../core/openrtb/macros.js';
 import { floorCpmMicros, microsToCpm } from '../../core/openrtb/price.js';
 import type {
   Bid,
@@ -193,19 +193,9 @@ export class RtbAuctionService {
     const dspByImp = new Map<string, { b: FanOutBid; cpmMicros: number }[]>();
     const policyRejected: { bidder: string; reason: BidRejectionReason }[] = [];
     for (const b of fan?.bids ?? []) {
-      const cpm = externalBidCpmMicros(b.priceMicros, b.currency, config.rates, b.bidAdjustment);
-      const inboundImp = req.imp.find((i) => i.id === b.imp.id) ?? b.imp;
-      const rejection =
-        cpm === null
-          ? { reason: 'currency_not_accepted' as const, detail: `no rate for ${b.currency}` }
-          : screenBidPolicy({ ...b, imp: inboundImp }, cpm, {
-              request: req,
-              toAuctionMicros: (m, cur) => floorToAuctionMicros(m, cur, config.rates),
-              enforceSecure: config.enforceSecure,
-              maxBannerSize: config.maxBannerSize,
-            });
-      if (rejection !== null || cpm === null) {
-        const reason = rejection?.reason ?? 'currency_not_accepted';
+      const screened = screenDspBid(req, b, config);
+      if (screened.kind === 'rejected') {
+        const reason = screened.reason;
         nonBids.push({
           seat: b.seat,
           impids: [b.imp.id],
@@ -217,7 +207,7 @@ export class RtbAuctionService {
         continue;
       }
       const list = dspByImp.get(b.imp.id) ?? [];
-      list.push({ b, cpmMicros: cpm });
+      list.push({ b, cpmMicros: screened.cpmMicros });
       dspByImp.set(b.imp.id, list);
     }
 
@@ -317,25 +307,14 @@ export class RtbAuctionService {
     if (e.kind === 'dsp') {
       const b = e.b;
       // ${AUCTION_PRICE}: the clearing price in the bid's currency, adjustment undone (2.6 §4.4).
-      const inBidCur =
-        clearingPriceInBidCurrencyMicros(
-          w.price_micros,
-          b.priceMicros,
-          b.currency,
-          rates,
-          b.bidAdjustment,
-        ) ?? b.priceMicros;
-      const values = macroValues({
-        auctionId: req.id,
-        impId: imp.id,
-        seat: b.seat,
-        ...(b.bid.adid !== undefined ? { adId: b.bid.adid } : {}),
-        clearingPriceMicros: inBidCur,
-        bidPriceMicros: b.priceMicros,
-        currency: b.currency,
-        impTsMs: this.deps.wallMs(),
-        ...(result.losers.length > 0 ? {} : { minToWinMicros: inBidCur }),
-      });
+      const inBidCur = clearingInBidCurrency(w.price_micros, b, rates);
+      const values = dspWinMacros(
+        req.id,
+        b,
+        inBidCur,
+        this.deps.wallMs(),
+        result.losers.length > 0,
+      );
       const { lurl: _lurl, ...rest } = b.bid;
       const bid: Bid = { ...rest, price: microsToCpm(Math.round(w.price_micros / respRate)) };
       if (rest.adm !== undefined) bid.adm = substituteMacros(rest.adm, values);
@@ -438,18 +417,86 @@ export class RtbAuctionService {
 
   /** The DSP's loss notice with `${AUCTION_LOSS}`; the price is blanked (RULES.md rule 59). */
   private fireLoss(req: BidRequest, b: FanOutBid, loss: LossReason): void {
-    const lurl = b.bid.lurl;
-    if (this.deps.notices === null || lurl === undefined) return;
-    const values = macroValues({
-      auctionId: req.id,
-      impId: b.imp.id,
-      seat: b.seat,
-      ...(b.bid.adid !== undefined ? { adId: b.bid.adid } : {}),
-      currency: b.currency,
-      lossReason: loss,
-    });
-    this.deps.notices.fire('loss', substituteMacros(lurl, values));
+    const url = lossNoticeUrl(req.id, b, loss);
+    if (this.deps.notices !== null && url !== null) this.deps.notices.fire('loss', url);
   }
+}
+
+/**
+ * A DSP bid through currency, adjustment and the business checks (core/openrtb/bid-policy.ts),
+ * against the request as received (`req`): its CPM in the auction currency, or why it is out.
+ * Shared by this service and the decision API's RTB demand (decision-demand.ts).
+ */
+export function screenDspBid(
+  req: BidRequest,
+  b: FanOutBid,
+  config: Pick<RtbAuctionConfig, 'rates' | 'enforceSecure' | 'maxBannerSize'>,
+): { kind: 'ok'; cpmMicros: number } | { kind: 'rejected'; reason: BidRejectionReason } {
+  const cpm = externalBidCpmMicros(b.priceMicros, b.currency, config.rates, b.bidAdjustment);
+  if (cpm === null) return { kind: 'rejected', reason: 'currency_not_accepted' };
+  const inboundImp = req.imp.find((i) => i.id === b.imp.id) ?? b.imp;
+  const rejection = screenBidPolicy({ ...b, imp: inboundImp }, cpm, {
+    request: req,
+    toAuctionMicros: (m, cur) => floorToAuctionMicros(m, cur, config.rates),
+    enforceSecure: config.enforceSecure,
+    maxBannerSize: config.maxBannerSize,
+  });
+  return rejection === null
+    ? { kind: 'ok', cpmMicros: cpm }
+    : { kind: 'rejected', reason: rejection.reason };
+}
+
+/** ${AUCTION_PRICE}: the clearing price in the bid's currency, adjustment undone (2.6 §4.4). */
+export function clearingInBidCurrency(
+  clearingMicros: number,
+  b: FanOutBid,
+  rates: ExchangeRates,
+): number {
+  return (
+    clearingPriceInBidCurrencyMicros(
+      clearingMicros,
+      b.priceMicros,
+      b.currency,
+      rates,
+      b.bidAdjustment,
+    ) ?? b.priceMicros
+  );
+}
+
+/** The macro values of a winning DSP bid's `adm`, `nurl` and `burl`. */
+export function dspWinMacros(
+  auctionId: string,
+  b: FanOutBid,
+  clearingInBidCurMicros: number,
+  impTsMs: number,
+  hadLosers: boolean,
+): MacroValues {
+  return macroValues({
+    auctionId,
+    impId: b.imp.id,
+    seat: b.seat,
+    ...(b.bid.adid !== undefined ? { adId: b.bid.adid } : {}),
+    clearingPriceMicros: clearingInBidCurMicros,
+    bidPriceMicros: b.priceMicros,
+    currency: b.currency,
+    impTsMs,
+    ...(hadLosers ? {} : { minToWinMicros: clearingInBidCurMicros }),
+  });
+}
+
+/** A losing DSP bid's `lurl` with `${AUCTION_LOSS}` substituted, or null when it has none. */
+export function lossNoticeUrl(auctionId: string, b: FanOutBid, loss: LossReason): string | null {
+  const lurl = b.bid.lurl;
+  if (lurl === undefined) return null;
+  const values = macroValues({
+    auctionId,
+    impId: b.imp.id,
+    seat: b.seat,
+    ...(b.bid.adid !== undefined ? { adId: b.bid.adid } : {}),
+    currency: b.currency,
+    lossReason: loss,
+  });
+  return substituteMacros(lurl, values);
 }
 
 const MTYPE_OF = { banner: 1, video: 2, audio: 3, native: 4 } as const;

@@ -44,7 +44,7 @@ const DEVICE_TYPES: Readonly<Record<number, DeviceType>> = {
 };
 
 /** ISO 3166-1 alpha-3 → alpha-2 for the most common ad markets. */
-const ALPHA3: Readonly<Record<string, string>> = {
+export const ALPHA3: Readonly<Record<string, string>> = {
   USA: 'US',
   CAN: 'CA',
   MEX: 'MX',

@@ -8,7 +8,9 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RtbAuctionOutcome } from './auction.js';
-import type { RtbFanOut } from './fan-out.js';
+import type { BillingResult } from './billing.js';
+import type { DecisionDemandReport } from './decision-demand.js';
+import type { FanOutResult, RtbFanOut } from './fan-out.js';
 import type { NoticeKind, NoticeResult } from './notices.js';
 
 const BREAKER_LEVEL = { closed: 0, half_open: 1, open: 2 } as const;
@@ -21,6 +23,7 @@ export class RtbMetrics {
   private readonly wins: Counter<'bidder'>;
   private readonly revenue: Counter<'bidder'>;
   private readonly notices: Counter<'kind' | 'result'>;
+  private readonly billingNotices: Counter<'result'>;
 
   constructor(registry: Registry, fanOut: RtbFanOut | null) {
     const registers = [registry];
@@ -67,6 +70,12 @@ export class RtbMetrics {
       labelNames: ['kind', 'result'] as const,
       registers,
     });
+    this.billingNotices = new Counter({
+      name: 'adstack_rtb_billing_notices_total',
+      help: 'Billing notices (burl) of DSP ads won in /v1/decisions: ok, retried, failed, dropped, duplicate, abandoned',
+      labelNames: ['result'] as const,
+      registers,
+    });
     if (fanOut !== null) {
       new Gauge({
         name: 'adstack_rtb_breaker_state',
@@ -87,13 +96,7 @@ export class RtbMetrics {
 
   observe(o: RtbAuctionOutcome): void {
     this.auctions.inc({ outcome: o.response !== null && o.wins.length > 0 ? 'bid' : 'no_bid' });
-    for (const d of o.fanOut?.outcomes ?? []) {
-      const reason = d.kind === 'skipped' || d.kind === 'error' ? d.reason : '';
-      this.bidderCalls.inc({ bidder: d.bidder, outcome: d.kind, reason });
-      if (d.kind !== 'skipped') this.latency.observe({ bidder: d.bidder }, d.latencyMs / 1000);
-    }
-    for (const r of o.fanOut?.rejected ?? [])
-      this.rejected.inc({ bidder: r.bidder, reason: r.reason });
+    this.observeFanOut(o.fanOut);
     for (const r of o.policyRejected) this.rejected.inc({ bidder: r.bidder, reason: r.reason });
     for (const w of o.wins) {
       this.wins.inc({ bidder: w.seat });
@@ -101,7 +104,30 @@ export class RtbMetrics {
     }
   }
 
+  /** DSP demand of one `POST /v1/decisions` (decision-demand.ts): per-bidder series only. */
+  observeDecision(r: DecisionDemandReport): void {
+    this.observeFanOut(r.fan);
+    for (const x of r.rejected) this.rejected.inc({ bidder: x.bidder, reason: x.reason });
+    if (r.win !== null) {
+      this.wins.inc({ bidder: r.win.seat });
+      this.revenue.inc({ bidder: r.win.seat }, r.win.priceMicros);
+    }
+  }
+
+  private observeFanOut(fan: FanOutResult | null): void {
+    for (const d of fan?.outcomes ?? []) {
+      const reason = d.kind === 'skipped' || d.kind === 'error' ? d.reason : '';
+      this.bidderCalls.inc({ bidder: d.bidder, outcome: d.kind, reason });
+      if (d.kind !== 'skipped') this.latency.observe({ bidder: d.bidder }, d.latencyMs / 1000);
+    }
+    for (const r of fan?.rejected ?? []) this.rejected.inc({ bidder: r.bidder, reason: r.reason });
+  }
+
   notice(kind: NoticeKind, result: NoticeResult): void {
     this.notices.inc({ kind, result });
+  }
+
+  billing(result: BillingResult): void {
+    this.billingNotices.inc({ result });
   }
 }

@@ -53,6 +53,28 @@ export class NoticeSender {
     });
   }
 
+  /**
+   * One GET of `url`, no retry, never throws: what billing.ts builds its own retries on. Not
+   * counted in `maxInFlight` (the billing queue bounds itself).
+   */
+  async sendOnce(url: string): Promise<'ok' | 'http_error' | 'network_error'> {
+    if (this.closed) return 'network_error';
+    if (!/^https?:\/\//i.test(url)) return 'http_error';
+    try {
+      const res = await request(url, {
+        method: 'GET',
+        dispatcher: this.agent,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+      await res.body.dump();
+      return res.statusCode === 200 || res.statusCode === 204 ? 'ok' : 'http_error';
+    } catch {
+      return 'network_error';
+    }
+  }
+
   private async attempt(kind: NoticeKind, url: string, retriesLeft: number): Promise<void> {
     let result: NoticeResult;
     try {

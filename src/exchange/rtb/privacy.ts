@@ -6,9 +6,8 @@
  * Implementation notes
  * - Signals read: `regs.coppa`, `regs.gdpr` + `user.consent` (TCF v2 string, decoded with
  *   @iabtcf/core), `regs.us_privacy` (IAB CCPA string: third character 'Y' = opted out of
- *   sale), `device.lmt`, `device.dnt`. GPP strings are forwarded untouched but not decoded
- *   (no well-kept GPP decoder among our dependencies; see docs/decisions/0008); `regs.gdpr`
- *   already reflects a GPP TCF section when the caller set it (validate-request.ts).
+ *   sale), `device.lmt`, `device.dnt`, and `regs.gpp` + `regs.gpp_sid` (decoded with
+ *   @iabgpp/cmpapi, the IAB's own library; see "GPP" below). Strings are forwarded untouched.
  * - GDPR: with gdpr=1, user and device ids go to DSPs only with consent to TCF purpose 1
  *   ("store and/or access information on a device"), and our own targeting is personalised
  *   only with purposes 3 and 4 (create / use a personalised ads profile). A missing or
@@ -20,7 +19,18 @@
  *   scrubbing goes furthest too).
  * - Copy-on-write: objects on changed paths are copied; the caller's request is not mutated.
  * - A decoded consent string is cached (strings repeat across requests of one user).
+ * - GPP: the sections that apply are those listed in `gpp_sid` (all sections of the string when
+ *   `gpp_sid` is absent; a listed section missing from the string is ignored). The TCF EU v2
+ *   section (id 2) is read like a TCF string (purpose 1 → ids, purposes 3 and 4 →
+ *   personalisation). A US section — national (7), a state (8 onwards), or the US Privacy
+ *   section (6) — is an opt-out when `SaleOptOut`, `SharingOptOut` or
+ *   `TargetedAdvertisingOptOut` is 1 (opted out), `Gpc` is true, or (section 6) `OptOutSale` is
+ *   'Y'; a known child without consent (`KnownChildSensitiveDataConsents` containing 1) is
+ *   treated the same. Any of these strips ids and personalisation. A GPP string that does not
+ *   decode is no consent (`gpp_invalid`), like a TCF string that does not decode. The Canadian
+ *   TCF section (5) and per-vendor / sensitive-data fields are not interpreted.
  */
+import { GppModel, Sections } from '@iabgpp/cmpapi';
 import { TCString } from '@iabtcf/core';
 import type { BidRequest, Device, Geo, SupplyChain, User } from '../../core/openrtb/types.js';
 
@@ -30,6 +40,9 @@ export const PrivacyReason = {
   CcpaOptOut: 'ccpa_opt_out',
   LimitAdTracking: 'limit_ad_tracking',
   DoNotTrack: 'do_not_track',
+  GppUsOptOut: 'gpp_us_opt_out',
+  GppKnownChild: 'gpp_known_child',
+  GppInvalid: 'gpp_invalid',
 } as const;
 export type PrivacyReason = (typeof PrivacyReason)[keyof typeof PrivacyReason];
 
@@ -68,6 +81,76 @@ export function decodeTcf(consent: string): Consent | null {
   return c;
 }
 
+/** What a GPP string says, for the sections that apply (see the notes). */
+export interface GppSignals {
+  /** false: the string (or an applicable section) does not decode. */
+  valid: boolean;
+  /** The TCF EU v2 section's purposes; undefined when that section does not apply. */
+  tcf: Consent | undefined;
+  usOptOut: boolean;
+  knownChild: boolean;
+}
+
+const gppCache = new Map<string, GppSignals>();
+const INVALID_GPP: GppSignals = {
+  valid: false,
+  tcf: undefined,
+  usOptOut: false,
+  knownChild: false,
+};
+
+function usSectionOptOut(f: Record<string, unknown>): boolean {
+  return (
+    f.SaleOptOut === 1 ||
+    f.SharingOptOut === 1 ||
+    f.TargetedAdvertisingOptOut === 1 ||
+    f.Gpc === true
+  );
+}
+
+function usSectionChild(f: Record<string, unknown>): boolean {
+  const k = f.KnownChildSensitiveDataConsents;
+  return k === 1 || (Array.isArray(k) && k.includes(1));
+}
+
+/** Decodes `gpp` for the sections `sids` (all when undefined); cached. */
+export function decideGpp(gpp: string, sids: readonly number[] | undefined): GppSignals {
+  const key = sids === undefined ? gpp : `${gpp}|${sids.join(',')}`;
+  const hit = gppCache.get(key);
+  if (hit !== undefined) return hit;
+  let out: GppSignals;
+  try {
+    const model = new GppModel(gpp);
+    const present = new Set(model.getSectionIds());
+    const applicable = sids === undefined ? [...present] : sids.filter((s) => present.has(s));
+    out = { valid: true, tcf: undefined, usOptOut: false, knownChild: false };
+    for (const sid of applicable) {
+      const name = Sections.SECTION_ID_NAME_MAP.get(sid);
+      if (name === undefined) continue;
+      const fields = model.getSection(name) as Record<string, unknown>;
+      if (name === 'tcfeuv2') {
+        const p = Array.isArray(fields.PurposeConsents)
+          ? (fields.PurposeConsents as unknown[])
+          : [];
+        out.tcf = {
+          storage: p[0] === true,
+          personalisedAds: p[2] === true && p[3] === true,
+        };
+      } else if (name === 'uspv1') {
+        if (fields.OptOutSale === 'Y') out.usOptOut = true;
+      } else if (name.startsWith('us')) {
+        if (usSectionOptOut(fields)) out.usOptOut = true;
+        if (usSectionChild(fields)) out.knownChild = true;
+      }
+    }
+  } catch {
+    out = INVALID_GPP;
+  }
+  if (gppCache.size >= CACHE_MAX) gppCache.clear();
+  gppCache.set(key, out);
+  return out;
+}
+
 export function decidePrivacy(req: BidRequest): PrivacyDecision {
   const reasons: PrivacyReason[] = [];
   let ids = true;
@@ -84,6 +167,29 @@ export function decidePrivacy(req: BidRequest): PrivacyDecision {
       ids = false;
     }
     if (c === null || !c.personalisedAds) personal = false;
+  }
+  const gppString = req.regs?.gpp;
+  if (typeof gppString === 'string' && gppString !== '') {
+    const g = decideGpp(gppString, req.regs?.gpp_sid);
+    if (!g.valid) {
+      reasons.push(PrivacyReason.GppInvalid);
+      ids = false;
+      personal = false;
+    }
+    if (g.tcf !== undefined) {
+      if (!g.tcf.storage) {
+        if (!reasons.includes(PrivacyReason.GdprNoConsent))
+          reasons.push(PrivacyReason.GdprNoConsent);
+        ids = false;
+      }
+      if (!g.tcf.personalisedAds) personal = false;
+    }
+    if (g.usOptOut) reasons.push(PrivacyReason.GppUsOptOut);
+    if (g.knownChild) reasons.push(PrivacyReason.GppKnownChild);
+    if (g.usOptOut || g.knownChild) {
+      ids = false;
+      personal = false;
+    }
   }
   const usp = req.regs?.us_privacy;
   if (typeof usp === 'string' && usp.length === 4 && usp[2]?.toUpperCase() === 'Y') {

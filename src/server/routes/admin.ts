@@ -102,6 +102,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
             input.h ??= null;
             input.floor_cpm_micros ??= 0;
             input.status ??= 'active';
+            input.rtb_enabled ??= false;
             break;
           case 'campaigns': {
             const advertiserId =

@@ -1,0 +1,292 @@
+/**
+ * RTB demand in `POST /v1/decisions` (issue 4 item 4: "the same pipeline, with RTB demand
+ * enabled per placement"): the `ExternalDemand` dependency of DecisionService
+ * (src/exchange/decision.ts).
+ *
+ *   placement resolved → start(): our AdRequest as an OpenRTB BidRequest, privacy, schain,
+ *     fan-out to the DSPs under the decision's DSP budget (in flight during candidates and
+ *     predict)
+ *   → bids(): waits for the fan-out (which ends by its deadline whatever the DSPs do), screens
+ *     each bid like the OpenRTB endpoint does (currency, bid adjustment, business checks), and
+ *     hands the rest to the decision's auction as CPM bids
+ *   → settle(): after the one auction, `lurl` with `${AUCTION_LOSS}` for every DSP bid that
+ *     lost or was rejected; for a DSP winner, `nurl` fired now (we are the final seller: the win
+ *     is the impression's sale) and a Fill with its `adm` (macros substituted); its `burl` rides
+ *     in the signed impression token and is fired when the impression event arrives
+ *     (src/exchange/rtb/billing.ts).
+ *
+ * Implementation notes
+ * - Only placements with `rtb_enabled` take DSP demand; without DSPs there is no assembly.
+ * - The request: one imp (`id` "1", `tagid` = placement id) sized by the placement, the
+ *   placement floor as `bidfloor` (USD), site or app, device type / OS / UA, the IP truncated,
+ *   the country as ISO alpha-3. Our ad request carries no consent signals (no TCF, GPP or
+ *   us_privacy fields), so no user id or device id is sent to DSPs from this path at all;
+ *   `regs` is not set.
+ * - A bid without `adm` is rejected (`missing_markup`): markup that must be fetched through
+ *   `nurl` cannot be rendered by this API.
+ * - The DSP budget is `budgetMs` from the start of the fan-out (the seed's 30 ms RTB budget by
+ *   default); the decision waits for it only if our own stages finish earlier. A future
+ *   request deadline (another issue) should cap it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AdRequest } from '../../core/domain/ad-request.js';
+import type { DeviceType, Placement } from '../../core/domain/entities.js';
+import type { AuctionBid, AuctionResult, ExchangeRates } from '../../core/auction/index.js';
+import { BidRejection, type BidRejectionReason } from '../../core/openrtb/codes.js';
+import { substituteMacros } from '../../core/openrtb/macros.js';
+import { microsToCpm } from '../../core/openrtb/price.js';
+import type { BidRequest, Imp } from '../../core/openrtb/types.js';
+import type { LossReason } from '../../core/reasons.js';
+import type { ExternalDemand, ExternalDemandCall, Fill } from '../decision.js';
+import type { TrackingSigner } from '../tracking.js';
+import {
+  clearingInBidCurrency,
+  dspWinMacros,
+  lossNoticeUrl,
+  screenDspBid,
+  type FanOut,
+} from './auction.js';
+import type { FanOutBid, FanOutResult } from './fan-out.js';
+import { ALPHA3 } from './internal-demand.js';
+import type { NoticeKind } from './notices.js';
+import { appendSchainNode, applyPrivacy, decidePrivacy, truncateIp } from './privacy.js';
+
+export interface DecisionDemandConfig {
+  /** The DSP budget of one decision, ms from the start of the fan-out. */
+  budgetMs: number;
+  rates: ExchangeRates;
+  schainAsi: string;
+  publicUrl: string;
+  trackingTtlMs: number;
+  enforceSecure?: boolean;
+}
+
+export const DEFAULT_DECISION_BUDGET_MS = 30;
+
+/** What one decision's DSP demand did, for metrics (assemble.ts). */
+export interface DecisionDemandReport {
+  fan: FanOutResult | null;
+  rejected: { bidder: string; reason: BidRejectionReason }[];
+  win: { bidder: string; seat: string; priceMicros: number } | null;
+}
+
+export interface DecisionDemandDeps {
+  fanOut: FanOut;
+  notices: { fire(kind: NoticeKind, url: string): void } | null;
+  signer: TrackingSigner;
+  /** Monotonic ms (the fan-out deadline). */
+  monoMs: () => number;
+  /** Wall-clock ms (token expiry, AUCTION_IMP_TS). */
+  wallMs: () => number;
+  config: DecisionDemandConfig;
+  newRequestId?: () => string;
+  onReport?: (r: DecisionDemandReport) => void;
+}
+
+const DEVICE_TYPE: Readonly<Record<DeviceType, number>> = {
+  mobile: 4,
+  tablet: 5,
+  desktop: 2,
+  ctv: 3,
+  other: 6,
+};
+
+const ALPHA2_TO_3: ReadonlyMap<string, string> = new Map(
+  Object.entries(ALPHA3).map(([a3, a2]) => [a2, a3]),
+);
+
+/** A native request asking for a title and a main image (Native 1.2). */
+const NATIVE_REQUEST = JSON.stringify({
+  ver: '1.2',
+  assets: [
+    { id: 1, required: 1, title: { len: 90 } },
+    { id: 2, required: 1, img: { type: 3, wmin: 100, hmin: 100 } },
+  ],
+});
+
+/** Our ad request for `placement` as the OpenRTB BidRequest sent to DSPs (see the notes). */
+export function toBidRequest(
+  req: AdRequest,
+  placement: Placement,
+  id: string,
+  tmaxMs: number,
+): BidRequest {
+  const imp: Imp = { id: '1', tagid: placement.id };
+  const sized = placement.w !== null && placement.h !== null;
+  if (placement.format === 'banner') {
+    imp.banner = sized
+      ? { w: placement.w!, h: placement.h!, format: [{ w: placement.w!, h: placement.h! }] }
+      : {};
+  } else if (placement.format === 'video') {
+    imp.video = {
+      mimes: ['video/mp4'],
+      protocols: [2, 3, 5, 6],
+      ...(sized ? { w: placement.w!, h: placement.h! } : {}),
+    };
+  } else {
+    imp.native = { request: NATIVE_REQUEST, ver: '1.2' };
+  }
+  if (placement.floor_cpm_micros > 0) {
+    imp.bidfloor = microsToCpm(placement.floor_cpm_micros);
+    imp.bidfloorcur = 'USD';
+  }
+  if (req.site?.page?.startsWith('https:') === true) imp.secure = 1;
+  const out: BidRequest = { id, imp: [imp], at: 2, tmax: tmaxMs, cur: ['USD'] };
+  const keywords = req.keywords !== undefined && req.keywords.length > 0 ? req.keywords : null;
+  const publisher = { id: placement.publisher };
+  if (req.app !== undefined && req.site === undefined) {
+    out.app = { publisher };
+    if (req.app.bundle !== undefined) out.app.bundle = req.app.bundle;
+    if (req.app.name !== undefined) out.app.name = req.app.name;
+    if (keywords !== null) out.app.keywords = keywords.join(',');
+  } else {
+    out.site = { publisher };
+    if (req.site?.domain !== undefined) out.site.domain = req.site.domain;
+    if (req.site?.page !== undefined) out.site.page = req.site.page;
+    if (keywords !== null) out.site.keywords = keywords.join(',');
+  }
+  const d = req.device;
+  const country = req.geo?.country?.toUpperCase();
+  if (d !== undefined || country !== undefined) {
+    out.device = {};
+    if (d?.ua !== undefined) out.device.ua = d.ua;
+    if (d?.ip !== undefined) {
+      if (d.ip.includes(':')) out.device.ipv6 = truncateIp(d.ip);
+      else out.device.ip = truncateIp(d.ip);
+    }
+    if (d?.type !== undefined) out.device.devicetype = DEVICE_TYPE[d.type];
+    if (d?.os !== undefined) out.device.os = d.os;
+    const a3 = country === undefined ? undefined : ALPHA2_TO_3.get(country);
+    if (a3 !== undefined) out.device.geo = { country: a3 };
+  }
+  return out;
+}
+
+export class RtbDecisionDemand implements ExternalDemand {
+  private readonly newRequestId: () => string;
+
+  constructor(private readonly deps: DecisionDemandDeps) {
+    this.newRequestId = deps.newRequestId ?? randomUUID;
+  }
+
+  start(req: AdRequest, placement: Placement): ExternalDemandCall | null {
+    if (placement.rtb_enabled !== true) return null;
+    const { config, monoMs } = this.deps;
+    const deadlineMs = monoMs() + config.budgetMs;
+    const request = toBidRequest(req, placement, this.newRequestId(), config.budgetMs);
+    const outbound = appendSchainNode(applyPrivacy(request, decidePrivacy(request)), {
+      asi: config.schainAsi,
+    });
+    // The fan-out never rejects by design; should it, the decision goes on without DSPs.
+    const pending = this.deps.fanOut.run(outbound, deadlineMs).catch(() => null);
+    return new DecisionDemandCall(this.deps, request, placement, pending);
+  }
+}
+
+class DecisionDemandCall implements ExternalDemandCall {
+  private readonly entries = new Map<string, FanOutBid>();
+  private fan: FanOutResult | null = null;
+  private readonly rejected: { bidder: string; reason: BidRejectionReason }[] = [];
+
+  constructor(
+    private readonly deps: DecisionDemandDeps,
+    private readonly request: BidRequest,
+    private readonly placement: Placement,
+    private readonly pending: Promise<FanOutResult | null>,
+  ) {}
+
+  async bids(): Promise<AuctionBid[]> {
+    this.fan = await this.pending;
+    const out: AuctionBid[] = [];
+    (this.fan?.bids ?? []).forEach((b, i) => {
+      const screened =
+        b.bid.adm === undefined || b.bid.adm === ''
+          ? { kind: 'rejected' as const, reason: 'missing_markup' as const }
+          : screenDspBid(this.request, b, this.deps.config);
+      if (screened.kind === 'rejected') {
+        this.rejected.push({ bidder: b.bidder, reason: screened.reason });
+        this.fireLoss(b, BidRejection[screened.reason].loss);
+        return;
+      }
+      const id = `dsp:${i}:${b.bidder}`;
+      this.entries.set(id, b);
+      out.push({
+        id,
+        model: 'cpm',
+        bid_micros: screened.cpmMicros,
+        prediction: { ctr: 1, cvr: 1 },
+      });
+    });
+    return out;
+  }
+
+  settle(outcome: AuctionResult, newId: () => string): Fill | null {
+    for (const l of outcome.losers) {
+      const b = this.entries.get(l.id);
+      if (b !== undefined) this.fireLoss(b, l.reason);
+    }
+    const w = outcome.winners[0];
+    const b = w === undefined ? undefined : this.entries.get(w.id);
+    if (w === undefined || b === undefined) {
+      this.report(null);
+      return null;
+    }
+    const { config, signer, wallMs } = this.deps;
+    const nowMs = wallMs();
+    const values = dspWinMacros(
+      this.request.id,
+      b,
+      clearingInBidCurrency(w.price_micros, b, config.rates),
+      nowMs,
+      outcome.losers.length > 0,
+    );
+    if (b.bid.nurl !== undefined)
+      this.deps.notices?.fire('win', substituteMacros(b.bid.nurl, values));
+    const burl = b.bid.burl === undefined ? undefined : substituteMacros(b.bid.burl, values);
+    const decisionId = newId();
+    const priceMicros = Math.round(w.price_micros);
+    const imp = signer.sign({
+      v: 1,
+      k: 'imp',
+      d: decisionId,
+      a: `dsp:${b.seat}`,
+      c: `dsp:${b.bidder}`,
+      cr: b.bid.crid ?? b.bid.id,
+      p: this.placement.id,
+      m: 'cpm',
+      pr: priceMicros,
+      exp: nowMs + config.trackingTtlMs,
+      ds: b.bidder,
+      ...(burl !== undefined ? { bu: burl } : {}),
+    });
+    this.report({ bidder: b.bidder, seat: b.seat, priceMicros });
+    return {
+      decision_id: decisionId,
+      placement_id: this.placement.id,
+      advertiser_id: `dsp:${b.seat}`,
+      campaign_id: b.bid.cid ?? `dsp:${b.bidder}`,
+      creative_id: b.bid.crid ?? b.bid.id,
+      format: this.placement.format,
+      w: b.bid.w ?? this.placement.w,
+      h: b.bid.h ?? this.placement.h,
+      markup: substituteMacros(b.bid.adm ?? '', values),
+      url: null,
+      native: null,
+      price: { model: 'cpm', price_micros: priceMicros, clearing_cpm_micros: priceMicros },
+      tracking: {
+        impression_url: `${config.publicUrl}/v1/events/impression?t=${imp}`,
+        click_url: null,
+      },
+      dsp: { bidder: b.bidder, seat: b.seat, bid_id: b.bid.id, adomain: b.bid.adomain ?? [] },
+    };
+  }
+
+  private fireLoss(b: FanOutBid, loss: LossReason): void {
+    const url = lossNoticeUrl(this.request.id, b, loss);
+    if (url !== null) this.deps.notices?.fire('loss', url);
+  }
+
+  private report(win: DecisionDemandReport['win']): void {
+    this.deps.onReport?.({ fan: this.fan, rejected: this.rejected, win });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * BillingNotifier (burl at impression): once per decision, retries with exponential backoff,
+ * a bounded queue, every outcome counted. Scripted sends and a recording sleep: no real time.
+ */
+import { describe, expect, it } from 'vitest';
+import { BillingNotifier, type BillingResult } from '../../src/exchange/rtb/billing.js';
+
+type SendResult = 'ok' | 'http_error' | 'network_error';
+
+function harness(
+  script: SendResult[],
+  opts: Partial<ConstructorParameters<typeof BillingNotifier>[1]> = {},
+) {
+  const sent: string[] = [];
+  const sleeps: number[] = [];
+  const results: BillingResult[] = [];
+  let release: (() => void)[] = [];
+  const n = new BillingNotifier(
+    {
+      send: async (url) => {
+        sent.push(url);
+        return script.shift() ?? 'ok';
+      },
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        await new Promise<void>((r) => release.push(r));
+      },
+      random: () => 1, // no jitter: the delay is the full backoff
+      onResult: (r) => results.push(r),
+    },
+    { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 3000, maxQueue: 2, dedupSize: 3, ...opts },
+  );
+  const tick = async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+  const wake = async () => {
+    const r = release;
+    release = [];
+    for (const f of r) f();
+    await tick();
+  };
+  return { n, sent, sleeps, results, tick, wake };
+}
+
+describe('BillingNotifier', () => {
+  it('sends once per decision id; a repeat is counted as a duplicate', async () => {
+    const h = harness([]);
+    h.n.notify('d1', 'https://dsp/bill?1');
+    h.n.notify('d1', 'https://dsp/bill?1');
+    await h.tick();
+    expect(h.sent).toEqual(['https://dsp/bill?1']);
+    expect(h.results).toEqual(['duplicate', 'ok']);
+  });
+
+  it('retries failures with exponential backoff capped at maxDelayMs, then gives up', async () => {
+    const h = harness(['http_error', 'network_error', 'http_error', 'http_error']);
+    h.n.notify('d1', 'https://dsp/bill');
+    await h.tick();
+    for (let i = 0; i < 3; i++) await h.wake();
+    expect(h.sent).toHaveLength(4);
+    expect(h.sleeps).toEqual([1000, 2000, 3000]);
+    expect(h.results).toEqual(['retried', 'retried', 'retried', 'failed']);
+    expect(h.n.queued).toBe(0);
+  });
+
+  it('stops after the first success', async () => {
+    const h = harness(['network_error', 'ok']);
+    h.n.notify('d1', 'https://dsp/bill');
+    await h.tick();
+    await h.wake();
+    expect(h.sent).toHaveLength(2);
+    expect(h.results).toEqual(['retried', 'ok']);
+  });
+
+  it('drops notices beyond maxQueue pending ones', async () => {
+    const h = harness(['http_error', 'http_error']);
+    h.n.notify('d1', 'https://dsp/1');
+    h.n.notify('d2', 'https://dsp/2');
+    await h.tick(); // both wait for a retry
+    h.n.notify('d3', 'https://dsp/3');
+    expect(h.results).toEqual(['retried', 'retried', 'dropped']);
+    expect(h.n.queued).toBe(2);
+  });
+
+  it('forgets the oldest decision ids beyond dedupSize', async () => {
+    const h = harness([], { maxQueue: 10 });
+    for (const d of ['a', 'b', 'c', 'd']) h.n.notify(d, `https://dsp/${d}`);
+    await h.tick();
+    h.n.notify('a', 'https://dsp/a'); // evicted: sent again
+    h.n.notify('d', 'https://dsp/d'); // remembered
+    await h.tick();
+    expect(h.sent.filter((u) => u.endsWith('/a'))).toHaveLength(2);
+    expect(h.sent.filter((u) => u.endsWith('/d'))).toHaveLength(1);
+  });
+
+  it('close abandons pending retries and takes no more notices', async () => {
+    const h = harness(['http_error']);
+    h.n.notify('d1', 'https://dsp/bill');
+    await h.tick();
+    const closed = h.n.close();
+    await h.wake();
+    await closed;
+    h.n.notify('d2', 'https://dsp/2');
+    await h.tick();
+    expect(h.results).toEqual(['retried', 'abandoned']);
+    expect(h.sent).toEqual(['https://dsp/bill']);
+  });
+});
