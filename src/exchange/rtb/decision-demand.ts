@@ -62,6 +62,8 @@ export interface DecisionDemandConfig {
 }
 
 export const DEFAULT_DECISION_BUDGET_MS = 30;
+/** How long past its deadline a fan-out may run before the decision stops waiting for it. */
+const OVERRUN_GRACE_MS = 5;
 
 /** What one decision's DSP demand did, for metrics (assemble.ts). */
 export interface DecisionDemandReport {
@@ -177,15 +179,17 @@ export class RtbDecisionDemand implements ExternalDemand {
     const outbound = appendSchainNode(applyPrivacy(request, decidePrivacy(request)), {
       asi: config.schainAsi,
     });
-    // The fan-out never rejects by design; should it, the decision goes on without DSPs.
+    // The fan-out never rejects and ends by its deadline by design; should it fail or overrun
+    // (a replaced fan-out), the decision goes on without DSPs at the deadline plus a grace.
     const pending = this.deps.fanOut.run(outbound, deadlineMs).catch(() => null);
-    return new DecisionDemandCall(this.deps, request, placement, pending);
+    return new DecisionDemandCall(this.deps, request, placement, pending, deadlineMs);
   }
 }
 
 class DecisionDemandCall implements ExternalDemandCall {
   private readonly entries = new Map<string, FanOutBid>();
   private fan: FanOutResult | null = null;
+  private reported = false;
   private readonly rejected: { bidder: string; reason: BidRejectionReason }[] = [];
 
   constructor(
@@ -193,10 +197,17 @@ class DecisionDemandCall implements ExternalDemandCall {
     private readonly request: BidRequest,
     private readonly placement: Placement,
     private readonly pending: Promise<FanOutResult | null>,
+    private readonly deadlineMs: number,
   ) {}
 
   async bids(): Promise<AuctionBid[]> {
-    this.fan = await this.pending;
+    let timer: NodeJS.Timeout | undefined;
+    const cutOff = new Promise<null>((resolve) => {
+      const wait = Math.max(0, this.deadlineMs - this.deps.monoMs()) + OVERRUN_GRACE_MS;
+      timer = setTimeout(() => resolve(null), wait);
+    });
+    this.fan = await Promise.race([this.pending, cutOff]);
+    clearTimeout(timer);
     const out: AuctionBid[] = [];
     (this.fan?.bids ?? []).forEach((b, i) => {
       const screened =
@@ -217,6 +228,8 @@ class DecisionDemandCall implements ExternalDemandCall {
         prediction: { ctr: 1, cvr: 1 },
       });
     });
+    // No DSP bid left: settle has nothing of ours to do, so the metrics are reported now.
+    if (out.length === 0) this.report(null);
     return out;
   }
 
@@ -287,6 +300,8 @@ class DecisionDemandCall implements ExternalDemandCall {
   }
 
   private report(win: DecisionDemandReport['win']): void {
+    if (this.reported) return;
+    this.reported = true;
     this.deps.onReport?.({ fan: this.fan, rejected: this.rejected, win });
   }
 }
