@@ -84,7 +84,7 @@ export interface ErasureReceipt {
   stores: ErasureStep[];
 }
 
-/** The part of a feature store erasure needs (the feature store itself is not built yet). */
+/** The part of a FeatureStore (src/ports/feature-store.ts) that erasure needs. */
 export interface ErasableFeatures {
   forgetUser(userKey: string): Promise<{ removed: number }>;
 }

@@ -24,6 +24,10 @@ import { createRedisFrequencyCounters } from '../adapters/redis/frequency-counte
 import { createPgProfileStore } from '../adapters/postgres/profile-store.js';
 import { createPgReportStore } from '../adapters/postgres/report-store.js';
 import { createRedisCache } from '../adapters/redis/cache.js';
+import { createMemoryFeatureStore } from '../adapters/memory/feature-store.js';
+import { createRedisFeatureStore } from '../adapters/redis/feature-store.js';
+import type { FeatureStore } from '../ports/feature-store.js';
+import { WindowedAggregates } from '../stream/aggregates.js';
 import { TieredCache } from '../core/cache/tiered.js';
 import type { ProfileStore, UserProfile } from '../ports/profile-store.js';
 import {
@@ -124,6 +128,7 @@ export interface UserData {
   profileCache: TieredCache<UserProfile>;
   tombstoneCache: TieredCache<true>;
   frequency: FrequencyCounters;
+  features: FeatureStore;
   eventLog: EventLog;
 }
 
@@ -276,13 +281,28 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     onError: (e) => onPipelineError(e),
   });
   await invalidations.start();
+  // Feature store (issue 7 item 6b): Redis when configured (shared, TTLs), else this process's
+  // memory; filled by the windowed aggregates consumer (per-ad CTR, advertiser spend pace).
+  const features: FeatureStore =
+    redis === null
+      ? createMemoryFeatureStore({ clock })
+      : createRedisFeatureStore(redis.client, {
+          keyPrefix: `adstack:features:${await ledgerIdentity(storage.driver)}:`,
+        });
+  const aggregates = new WindowedAggregates({
+    log: eventLog,
+    features,
+    clock,
+    onError: (e) => onPipelineError(e),
+  });
+  await aggregates.start();
   const users = new UserService({
     profiles,
     profileCache,
     tombstoneCache,
     hasL2: l2 !== null,
     frequency,
-    features: null, // no feature store yet (issue 7 item 6b is not built)
+    features,
     // A unique id per publish: two changes of one key in the same millisecond (an update,
     // then its erasure) must not be deduplicated into one event by the log.
     publishInvalidation: async (namespace, key, reason, nowMs) =>
@@ -401,12 +421,21 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     app,
     storage,
     ledger: pipeline.ledger, // totals() read after the ledger writer caught up
-    userData: { service: users, profiles, profileCache, tombstoneCache, frequency, eventLog },
+    userData: {
+      service: users,
+      profiles,
+      profileCache,
+      tombstoneCache,
+      frequency,
+      features,
+      eventLog,
+    },
     close() {
       closing ??= (async () => {
         index.stop();
         await app.close(); // stops accepting, waits for in-flight requests
         await invalidations.stop();
+        await aggregates.stop();
         await pipeline.close(); // in-flight appends; drains a non-durable log into the ledger
         await ledger.close(); // waits for queued ledger writes
         for (const c of closers) await c();

@@ -4,7 +4,7 @@
  * `GET /v1/reports`: counts, spend, CTR, eCPM per hour, duplicates counted once, paging with a
  * cursor, tenancy, and 4xx for bad parameters.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ReportRow } from '../../src/ports/report-store.js';
 import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
 import { ADMIN_KEY, pathOf, startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
@@ -85,6 +85,30 @@ describe('GET /v1/reports', () => {
     const totals = await rt.ledger.totals({ campaign_id: CAMPAIGN });
     expect(rows.reduce((s, r) => s + r.spend_micros, 0)).toBe(totals.spend_micros);
     expect(rows.reduce((s, r) => s + r.impressions + r.clicks, 0)).toBe(totals.rows);
+  });
+
+  it('the windowed aggregates consumer wrote per-ad CTR and advertiser spend pace', async () => {
+    const totals = await rt.ledger.totals({ campaign_id: CAMPAIGN });
+    const { rows } = (await report(`${RANGE}&campaign_id=${CAMPAIGN}`)).json() as {
+      rows: ReportRow[];
+    };
+    const creative = rows[1]?.creative_id ?? '';
+    // The consumer runs in the background: wait until it has seen the last events. At 13:00
+    // the last hour, (12:00, 13:00], holds only the 13:00 events; the day holds all of them.
+    await vi.waitFor(
+      async () => {
+        expect(await rt.userData.features.get('ad', creative)).toEqual({
+          impressions_1h: 2,
+          clicks_1h: 2,
+          ctr_1h: 1,
+        });
+        expect(await rt.userData.features.get('advertiser', 'adv_demo_stride')).toEqual({
+          spend_1h_micros: rows[1]?.spend_micros,
+          spend_today_micros: totals.spend_micros,
+        });
+      },
+      { timeout: 20_000, interval: 50 },
+    );
   });
 
   it('pages with a cursor and filters by date range', async () => {

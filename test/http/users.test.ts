@@ -171,6 +171,7 @@ function scenario(env: () => Record<string, string>): void {
     expect((await rt.app.inject({ url: pathOf(d1.tracking.impression_url) })).statusCode).toBe(200);
     const late = await decide(raw);
     expect(await count(raw)).toBe(1);
+    await rt.userData.features.put('user', key, { engagement_7d: 4 }, DAY_MS);
     const probe = await rt.userData.eventLog.consumer(`erasure-probe-${Date.now()}`, {
       types: ['invalidation'],
       deliver: 'new',
@@ -189,7 +190,7 @@ function scenario(env: () => Record<string, string>): void {
       profile_cache_l1: 'erased',
       profile_cache_l2: env().ADSTACK_REDIS_URL === undefined ? 'not_configured' : 'erased',
       frequency_counters: 'erased',
-      feature_store: 'not_configured',
+      feature_store: 'erased',
       invalidation_events: 'published',
     });
     expect(JSON.stringify(receipt)).not.toContain(raw);
@@ -200,6 +201,7 @@ function scenario(env: () => Record<string, string>): void {
     expect(await count(raw)).toBe(0);
     expect(await rt.userData.profiles.isTombstoned(key)).toBe(true);
     expect(await rt.userData.profiles.isTombstoned(fkey)).toBe(true);
+    expect(await rt.userData.features.get('user', key)).toBeNull();
     if (env().ADSTACK_REDIS_URL !== undefined) {
       const redis = new Redis(SERVICE_URLS.redis);
       try {
@@ -255,6 +257,7 @@ function scenario(env: () => Record<string, string>): void {
       profile_store: 'absent',
       profile_cache_l1: 'absent',
       frequency_counters: 'absent',
+      feature_store: 'absent',
     });
     expect((await put(raw)).statusCode).toBe(200);
     expect(await rt.userData.profiles.isTombstoned(userKey(raw))).toBe(false);
