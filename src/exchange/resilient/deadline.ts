@@ -180,6 +180,8 @@ class CutTimer {
     if (this.timer !== null) clearTimeout(this.timer);
     this.armedAtMs = atMs;
     this.timer = setTimeout(() => this.fire(), Math.max(0, atMs - performance.now()));
+    // A timer left armed after its cuts settled must not keep a finished process alive.
+    this.timer.unref();
   }
 
   private fire(): void {
