@@ -15,6 +15,7 @@
  *   its FrequencyCounters with `deadline.frequency(…)`; the route builds one per request.
  *   The OpenRTB endpoint keeps its own `tmax` deadline (src/exchange/rtb/auction.ts).
  */
+import { performance } from 'node:perf_hooks';
 import type { FrequencyCounters } from '../../ports/frequency-counters.js';
 import type { Clock } from '../../ports/clock.js';
 import { BreakerOpenError } from './guard.js';
@@ -98,24 +99,41 @@ export class DecisionDeadline {
    * Runs one I/O call of `stage` within min(stage budget, remaining). On overrun or error the
    * stage is recorded as degraded and the error is rethrown for the caller's fail-closed path.
    */
-  async cut<T>(stage: IoStage, call: () => Promise<T>): Promise<T> {
+  cut<T>(stage: IoStage, call: () => Promise<T>): Promise<T> {
     const ms = Math.min(this.stageBudgets[stage], this.remainingMs());
     if (ms <= 0) {
       this.degraded.push({ stage, reason: DegradedReason.Deadline });
-      throw new DeadlineExceededError(stage, 0);
+      return Promise.reject(new DeadlineExceededError(stage, 0));
     }
-    let timer: NodeJS.Timeout | undefined;
-    const overrun = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DeadlineExceededError(stage, ms)), ms);
+    // No timer per call: this runs on every decision (see `CutTimer`).
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const fail = (e: unknown): void => {
+        if (settled) return;
+        settled = true;
+        cutTimer.delete(pending);
+        this.degraded.push({ stage, reason: reasonOf(e) });
+        reject(e instanceof Error ? e : new Error(String(e)));
+      };
+      const pending: PendingCut = {
+        atMs: performance.now() + ms,
+        fire: () => fail(new DeadlineExceededError(stage, ms)),
+      };
+      cutTimer.add(pending);
+      let p: Promise<T>;
+      try {
+        p = call();
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      p.then((v) => {
+        if (settled) return;
+        settled = true;
+        cutTimer.delete(pending);
+        resolve(v);
+      }, fail);
     });
-    try {
-      return await Promise.race([call(), overrun]);
-    } catch (e) {
-      this.degraded.push({ stage, reason: reasonOf(e) });
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** FrequencyCounters whose reads are cut at the frequency stage's budget. */
@@ -129,6 +147,60 @@ export class DecisionDeadline {
     };
   }
 }
+
+interface PendingCut {
+  /** performance.now() at which the call is cut. */
+  atMs: number;
+  fire(): void;
+}
+
+/**
+ * One timer for every pending cut of the process, armed for the earliest one. A call that
+ * settles only leaves the set (the timer is not cleared), so under steady traffic the timer is
+ * re-armed about once per stage budget instead of once per decision (a setTimeout/clearTimeout
+ * pair per decision is avoidable native work on the hottest path; bench/README.md, resilience,
+ * has what the deadline costs a decision).
+ * Cuts are measured on the real monotonic clock (they bound real waiting), the remaining budget
+ * on the injected one.
+ */
+class CutTimer {
+  private readonly pending = new Set<PendingCut>();
+  private timer: NodeJS.Timeout | null = null;
+  private armedAtMs = Number.POSITIVE_INFINITY;
+
+  add(p: PendingCut): void {
+    this.pending.add(p);
+    if (p.atMs < this.armedAtMs) this.arm(p.atMs);
+  }
+
+  delete(p: PendingCut): void {
+    this.pending.delete(p);
+  }
+
+  private arm(atMs: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.armedAtMs = atMs;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, atMs - performance.now()));
+    // A timer left armed after its cuts settled must not keep a finished process alive.
+    this.timer.unref();
+  }
+
+  private fire(): void {
+    this.timer = null;
+    this.armedAtMs = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const p of this.pending) {
+      if (p.atMs <= now + 0.5) {
+        this.pending.delete(p);
+        p.fire();
+      } else if (p.atMs < next) next = p.atMs;
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+  }
+}
+
+const cutTimer = new CutTimer();
 
 function reasonOf(e: unknown): DegradedReason {
   if (e instanceof DeadlineExceededError) return DegradedReason.Deadline;
