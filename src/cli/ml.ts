@@ -3,7 +3,11 @@
  * eval, predict, model-keygen, model-verify.
  *
  * `train-from-ledger` exits 0 when the model was accepted (written and signed), 4 when the
- * quarantine refused it (nothing written; the reasons on stderr and in the JSON on stdout).
+ * quarantine refused it (nothing written; the reasons on stderr and in the JSON on stdout). It
+ * opens the database through `openStorage`, which also applies pending migrations, as `migrate`
+ * does. The current model (`--current`, default the existing `--out`) is read without checking
+ * its signature: it only sets the bar the new model must reach, and a tampered one could lower
+ * that bar — keep it where only the training job writes.
  *
  * `predict` is a contract other tools script against: one JSON array of feature values per
  * stdin line (`null` = missing, features in the model's order), one probability per stdout line,

@@ -107,6 +107,9 @@ function impressions(
   return { events, clicks };
 }
 
+/** Generous limits for shared, loaded machines; unloaded, each test takes seconds. */
+const SLOW = 120_000;
+
 describe('training from the event ledger', () => {
   let db: TestDb;
   let dir = '';
@@ -176,11 +179,11 @@ describe('training from the event ledger', () => {
     ]);
     await insertEvents(db, impressions('b', T0 + DAY, 1500, 2, { creativePrefix: 'gone' }).events);
     await insertEvents(db, impressions('c', T0 + 2 * DAY, 8000, 3, { noiseFraction: 0.7 }).events);
-  });
+  }, SLOW);
   afterAll(async () => {
     await db.close();
     await rm(dir, { recursive: true, force: true });
-  });
+  }, SLOW);
 
   const day = (k: number): { fromMs: number; toMs: number } => ({
     fromMs: T0 + k * DAY,
@@ -201,168 +204,196 @@ describe('training from the event ledger', () => {
     createdAt: new Date(T0 + 3 * DAY).toISOString(),
   };
 
-  it('labels an impression clicked only when its own click falls inside the window', async () => {
-    let lastProgress = [0, 0];
-    const d = await readLedgerTrainingData(db.driver, {
-      ...day(0),
-      attributionWindowMs: WINDOW,
-      pageSize: 1000,
-      onProgress: (done, total) => (lastProgress = [done, total]),
-    });
-    expect(d.numRows).toBe(6001);
-    expect(lastProgress).toEqual([6001, 6001]);
-    expect(d.meta.clicks).toBe(cleanClicks); // not the late click, not the orphan
-    expect(d.meta.missingCatalog).toBe(0);
-    expect(d.meta.firstImpressionMs).toBe(T0);
-    // With a window of 3 h, the late click counts.
-    const wide = await readLedgerTrainingData(db.driver, {
-      ...day(0),
-      attributionWindowMs: 3 * WINDOW,
-    });
-    expect(wide.meta.clicks).toBe(cleanClicks + 1);
-  });
+  it(
+    'labels an impression clicked only when its own click falls inside the window',
+    async () => {
+      let lastProgress = [0, 0];
+      const d = await readLedgerTrainingData(db.driver, {
+        ...day(0),
+        attributionWindowMs: WINDOW,
+        pageSize: 1000,
+        onProgress: (done, total) => (lastProgress = [done, total]),
+      });
+      expect(d.numRows).toBe(6001);
+      expect(lastProgress).toEqual([6001, 6001]);
+      expect(d.meta.clicks).toBe(cleanClicks); // not the late click, not the orphan
+      expect(d.meta.missingCatalog).toBe(0);
+      expect(d.meta.firstImpressionMs).toBe(T0);
+      // With a window of 3 h, the late click counts.
+      const wide = await readLedgerTrainingData(db.driver, {
+        ...day(0),
+        attributionWindowMs: 3 * WINDOW,
+      });
+      expect(wide.meta.clicks).toBe(cleanClicks + 1);
+    },
+    SLOW,
+  );
 
-  it('builds the same feature vector the decision path scores', async () => {
-    const d = await readLedgerTrainingData(db.driver, { ...day(0), attributionWindowMs: WINDOW });
-    const [row] = await db.driver.query<{ campaign_id: string }>(
-      `SELECT campaign_id FROM ledger_events WHERE kind = 'impression' ORDER BY seq LIMIT 1`,
-    );
-    const camp = CAMPAIGNS.find((c) => c.id === row!.campaign_id)!;
-    // A fake model that records the rows the predict stage hands to it.
-    let seen = new Float64Array(0);
-    const holder = {
-      model: {
-        source: 'adstack' as const,
-        numFeatures: CTR_SCHEMA.size,
-        scorer: {
-          kind: 'gbdt' as const,
+  it(
+    'builds the same feature vector the decision path scores',
+    async () => {
+      const d = await readLedgerTrainingData(db.driver, { ...day(0), attributionWindowMs: WINDOW });
+      const [row] = await db.driver.query<{ campaign_id: string }>(
+        `SELECT campaign_id FROM ledger_events WHERE kind = 'impression' ORDER BY seq LIMIT 1`,
+      );
+      const camp = CAMPAIGNS.find((c) => c.id === row!.campaign_id)!;
+      // A fake model that records the rows the predict stage hands to it.
+      let seen = new Float64Array(0);
+      const holder = {
+        model: {
+          source: 'adstack' as const,
           numFeatures: CTR_SCHEMA.size,
-          predictBatch(rows: Float64Array, n: number, out: Float64Array) {
-            seen = rows.slice(0, n * CTR_SCHEMA.size);
-            out.fill(0.01, 0, n);
+          scorer: {
+            kind: 'gbdt' as const,
+            numFeatures: CTR_SCHEMA.size,
+            predictBatch(rows: Float64Array, n: number, out: Float64Array) {
+              seen = rows.slice(0, n * CTR_SCHEMA.size);
+              out.fill(0.01, 0, n);
+            },
           },
         },
-      },
-    };
-    const stage = new PredictionStage({ ctr: 0.01, cvr: 0.05 }, holder);
-    stage.predict(
-      { placement_id: 'plc-1' },
-      [
-        {
-          campaign: {
-            id: camp.id,
-            advertiser_id: camp.adv,
-            pricing_model: camp.pricing,
-            bid_micros: camp.bid,
-          } as Campaign,
-          creative: { format: camp.format } as Creative,
-        },
-      ],
-      T0 + 12 * 3_600_000,
-    );
-    const ledgerRow = Array.from(d.features.subarray(0, CTR_SCHEMA.size));
-    // The ledger stores float32; NaN (missing) must match NaN.
-    expect(ledgerRow.map(String)).toEqual(Array.from(Float32Array.from(seen)).map(String));
-    expect(ledgerRow.some((x) => !Number.isNaN(x))).toBe(true);
-  });
+      };
+      const stage = new PredictionStage({ ctr: 0.01, cvr: 0.05 }, holder);
+      stage.predict(
+        { placement_id: 'plc-1' },
+        [
+          {
+            campaign: {
+              id: camp.id,
+              advertiser_id: camp.adv,
+              pricing_model: camp.pricing,
+              bid_micros: camp.bid,
+            } as Campaign,
+            creative: { format: camp.format } as Creative,
+          },
+        ],
+        T0 + 12 * 3_600_000,
+      );
+      const ledgerRow = Array.from(d.features.subarray(0, CTR_SCHEMA.size));
+      // The ledger stores float32; NaN (missing) must match NaN.
+      expect(ledgerRow.map(String)).toEqual(Array.from(Float32Array.from(seen)).map(String));
+      expect(ledgerRow.some((x) => !Number.isNaN(x))).toBe(true);
+    },
+    SLOW,
+  );
 
-  it('trains, passes the quarantine, and the signed model is served', async () => {
-    const res = await trainFromLedger(db.driver, { ...base, ...day(0), current: null });
-    expect(res.verdict.reasons).toEqual([]);
-    expect(res.verdict.accepted).toBe(true);
-    expect(res.holdout!.auc).toBeGreaterThan(0.65);
-    expect(res.file!.manifest).toMatchObject({
-      target: 'ctr',
-      featureSchema: { hash: CTR_SCHEMA.hash },
-      trainingData: { source: 'ledger', impressions: 6001, clicks: cleanClicks },
-    });
-    const text = JSON.stringify(res.file);
-    accepted = loadModelText(text);
-    const file = path.join(dir, 'ctr.json');
-    await writeFile(file, text);
-    await signModelFile(file, keys.privateKeyPem);
-    const serving = new ServingModel({ path: file, publicKeyPem: keys.publicKeyPem });
-    expect(await serving.reload()).toMatchObject({
-      ok: true,
-      model: { kind: 'gbdt', version: 'ledger-test' },
-    });
-  });
+  it(
+    'trains, passes the quarantine, and the signed model is served',
+    async () => {
+      const res = await trainFromLedger(db.driver, { ...base, ...day(0), current: null });
+      expect(res.verdict.reasons).toEqual([]);
+      expect(res.verdict.accepted).toBe(true);
+      expect(res.holdout!.auc).toBeGreaterThan(0.65);
+      expect(res.file!.manifest).toMatchObject({
+        target: 'ctr',
+        featureSchema: { hash: CTR_SCHEMA.hash },
+        trainingData: { source: 'ledger', impressions: 6001, clicks: cleanClicks },
+      });
+      const text = JSON.stringify(res.file);
+      accepted = loadModelText(text);
+      const file = path.join(dir, 'ctr.json');
+      await writeFile(file, text);
+      await signModelFile(file, keys.privateKeyPem);
+      const serving = new ServingModel({ path: file, publicKeyPem: keys.publicKeyPem });
+      expect(await serving.reload()).toMatchObject({
+        ok: true,
+        model: { kind: 'gbdt', version: 'ledger-test' },
+      });
+    },
+    SLOW,
+  );
 
-  it('refuses too few rows and an implausible click rate, without training', async () => {
-    const few = await trainFromLedger(db.driver, {
-      ...base,
-      ...day(0),
-      current: null,
-      thresholds: { minRows: 100_000 },
-    });
-    expect(few.verdict.accepted).toBe(false);
-    expect(few.trained).toBe(false);
-    expect(few.file).toBeNull();
-    expect(few.verdict.reasons).toEqual([
-      expect.stringMatching(/^min_rows: 4081 training rows \(minimum 100000\)/),
-    ]);
-    const rate = await trainFromLedger(db.driver, {
-      ...base,
-      ...day(0),
-      current: null,
-      thresholds: { maxLabelRate: 0.001 },
-    });
-    expect(rate.verdict.reasons).toEqual([expect.stringMatching(/^label_rate: /)]);
-  });
+  it(
+    'refuses too few rows and an implausible click rate, without training',
+    async () => {
+      const few = await trainFromLedger(db.driver, {
+        ...base,
+        ...day(0),
+        current: null,
+        thresholds: { minRows: 100_000 },
+      });
+      expect(few.verdict.accepted).toBe(false);
+      expect(few.trained).toBe(false);
+      expect(few.file).toBeNull();
+      expect(few.verdict.reasons).toEqual([
+        expect.stringMatching(/^min_rows: 4081 training rows \(minimum 100000\)/),
+      ]);
+      const rate = await trainFromLedger(db.driver, {
+        ...base,
+        ...day(0),
+        current: null,
+        thresholds: { maxLabelRate: 0.001 },
+      });
+      expect(rate.verdict.reasons).toEqual([expect.stringMatching(/^label_rate: /)]);
+    },
+    SLOW,
+  );
 
-  it('refuses rows whose catalog join failed (a required feature missing everywhere)', async () => {
-    const res = await trainFromLedger(db.driver, {
-      ...base,
-      ...day(1),
-      current: null,
-      thresholds: { minRows: 100 },
-    });
-    expect(res.data.missingCatalog).toBe(1500);
-    expect(res.verdict.accepted).toBe(false);
-    expect(res.verdict.reasons).toEqual([
-      expect.stringMatching(/^feature_all_missing: .*ad\.creative_type=banner/),
-    ]);
-  });
+  it(
+    'refuses rows whose catalog join failed (a required feature missing everywhere)',
+    async () => {
+      const res = await trainFromLedger(db.driver, {
+        ...base,
+        ...day(1),
+        current: null,
+        thresholds: { minRows: 100 },
+      });
+      expect(res.data.missingCatalog).toBe(1500);
+      expect(res.verdict.accepted).toBe(false);
+      expect(res.verdict.reasons).toEqual([
+        expect.stringMatching(/^feature_all_missing: .*ad\.creative_type=banner/),
+      ]);
+    },
+    SLOW,
+  );
 
-  it('refuses a model that ranks the holdout worse than the current one', async () => {
-    expect(accepted).not.toBeNull();
-    const res = await trainFromLedger(db.driver, {
-      ...base,
-      ...day(2),
-      current: accepted,
-      holdoutFraction: 0.3,
-    });
-    expect(res.trained).toBe(true);
-    expect(res.currentHoldout!.auc).toBeGreaterThan(res.holdout!.auc + 0.01);
-    expect(res.verdict.accepted).toBe(false);
-    // Every failed check is named: trained on flat 3 % labels, it is also miscalibrated for the
-    // recent traffic.
-    expect(res.verdict.reasons).toEqual([
-      expect.stringMatching(/^holdout_auc: AUC .* vs current model/),
-      expect.stringMatching(/^calibration: /),
-    ]);
-    // The same data with no current model to beat: accepted on that check.
-    const alone = await trainFromLedger(db.driver, {
-      ...base,
-      ...day(2),
-      current: null,
-      holdoutFraction: 0.3,
-    });
-    expect(alone.verdict.checks.find((c) => c.check === 'holdout_auc')).toMatchObject({
-      passed: true,
-    });
-  });
+  it(
+    'refuses a model that ranks the holdout worse than the current one',
+    async () => {
+      expect(accepted).not.toBeNull();
+      const res = await trainFromLedger(db.driver, {
+        ...base,
+        ...day(2),
+        current: accepted,
+        holdoutFraction: 0.3,
+      });
+      expect(res.trained).toBe(true);
+      expect(res.currentHoldout!.auc).toBeGreaterThan(res.holdout!.auc + 0.01);
+      expect(res.verdict.accepted).toBe(false);
+      // Every failed check is named: trained on flat 3 % labels, it is also miscalibrated for the
+      // recent traffic.
+      expect(res.verdict.reasons).toEqual([
+        expect.stringMatching(/^holdout_auc: AUC .* vs current model/),
+        expect.stringMatching(/^calibration: /),
+      ]);
+      // The same data with no current model to beat: accepted on that check.
+      const alone = await trainFromLedger(db.driver, {
+        ...base,
+        ...day(2),
+        current: null,
+        holdoutFraction: 0.3,
+      });
+      expect(alone.verdict.checks.find((c) => c.check === 'holdout_auc')).toMatchObject({
+        passed: true,
+      });
+    },
+    SLOW,
+  );
 
-  it('refuses a model whose calibration error exceeds the bound', async () => {
-    const res = await trainFromLedger(db.driver, {
-      ...base,
-      ...day(0),
-      current: null,
-      thresholds: { maxEce: 1e-9 },
-    });
-    expect(res.verdict.accepted).toBe(false);
-    expect(res.verdict.reasons).toEqual([
-      expect.stringMatching(/^calibration: expected calibration error/),
-    ]);
-  });
+  it(
+    'refuses a model whose calibration error exceeds the bound',
+    async () => {
+      const res = await trainFromLedger(db.driver, {
+        ...base,
+        ...day(0),
+        current: null,
+        thresholds: { maxEce: 1e-9 },
+      });
+      expect(res.verdict.accepted).toBe(false);
+      expect(res.verdict.reasons).toEqual([
+        expect.stringMatching(/^calibration: expected calibration error/),
+      ]);
+    },
+    SLOW,
+  );
 });
