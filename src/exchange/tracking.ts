@@ -34,6 +34,28 @@ export interface TrackingClaims {
    */
   uk?: string;
   fw?: number;
+  /**
+   * Budget leases the decision reserved its charge from (campaigns with a budget): one
+   * [period, lease id] pair per budget period (local day `YYYY-MM-DD`, `lifetime`). The event
+   * records its spend against them (src/exchange/budget.ts).
+   */
+  bl?: [string, string][];
+}
+
+function isLeaseList(x: unknown): boolean {
+  return (
+    Array.isArray(x) &&
+    x.length <= 4 &&
+    x.every(
+      (e) =>
+        Array.isArray(e) &&
+        e.length === 2 &&
+        typeof e[0] === 'string' &&
+        typeof e[1] === 'string' &&
+        e[0].length > 0 &&
+        e[1].length > 0,
+    )
+  );
 }
 
 const MODELS = new Set(['cpm', 'cpc', 'cpa']);
@@ -51,6 +73,7 @@ function isClaims(x: unknown): x is TrackingClaims {
     (o.pr as number) >= 0 &&
     Number.isSafeInteger(o.exp) &&
     (o.u === undefined || typeof o.u === 'string') &&
+    (o.bl === undefined || isLeaseList(o.bl)) &&
     ((o.uk === undefined && o.fw === undefined) ||
       (typeof o.uk === 'string' &&
         /^[0-9a-f]{1,64}$/.test(o.uk) &&

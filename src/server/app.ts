@@ -13,7 +13,11 @@ import type { DependencyCheck } from '../ports/health.js';
 import { Authenticator } from './plugins/auth.js';
 import { errorBody, installErrorHandling } from './plugins/errors.js';
 import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plugins/load-shed.js';
-import { installMetrics } from './plugins/metrics.js';
+import {
+  installBudgetMetrics,
+  installMetrics,
+  type BudgetMetricsSource,
+} from './plugins/metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -32,6 +36,8 @@ export interface AppDeps {
   onCatalogChange: () => Promise<void>;
   /** The CTR model file (`/v1/admin/models`); null or absent = constant priors. */
   model?: ServingModel | null;
+  /** Budget metrics (reconciliation, exposure overrun, leases); absent = not exported. */
+  budget?: BudgetMetricsSource;
   /** The OpenRTB endpoint (`POST /openrtb2/auction`, src/server/routes/openrtb.ts). */
   rtb?: {
     service: RtbAuctionService;
@@ -108,6 +114,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   const shedder = new LoadShedder(opts.loadShed);
   installInFlightCounter(app, shedder);
   const metrics = installMetrics(app, shedder);
+  if (deps.budget !== undefined) installBudgetMetrics(metrics.registry, deps.budget);
   await app.register(swagger, {
     openapi: {
       info: {

@@ -2,12 +2,13 @@
  * Composition root: config → adapters → services → HTTP app. The ONLY place that chooses
  * adapters (PostgreSQL or PGlite, Redis and NATS when configured).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { createMemoryBudgetCounters } from '../adapters/memory/budget-counters.js';
 import { createMemoryEventLog } from '../adapters/memory/event-log.js';
 import { createMemoryFrequencyCounters } from '../adapters/memory/frequency-counters.js';
 import { createNatsEventLog } from '../adapters/nats/event-log.js';
@@ -17,18 +18,22 @@ import {
   createPgCampaignStore,
   type PgCampaignStore,
 } from '../adapters/postgres/campaign-store.js';
+import { createPgBudgetLedger } from '../adapters/postgres/budget-ledger.js';
 import { createPgDriver, createPgliteDriver, type SqlDriver } from '../adapters/postgres/driver.js';
 import { createPgLedger } from '../adapters/postgres/ledger.js';
 import { migrate } from '../adapters/postgres/migrate.js';
+import { createRedisBudgetCounters } from '../adapters/redis/budget-counters.js';
 import { createRedisFrequencyCounters } from '../adapters/redis/frequency-counters.js';
 import { createRedisConnection, type RedisConnection } from '../adapters/redis/health.js';
 import type { Config } from '../config/config.js';
+import { BudgetManager } from '../exchange/budget.js';
 import { DecisionService } from '../exchange/decision.js';
 import { EventService } from '../exchange/events.js';
 import { PredictionStage, ServingModel } from '../exchange/prediction.js';
 import { ServingIndex } from '../exchange/serving-index.js';
 import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
+import type { BudgetCounters } from '../ports/budget-counters.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { FrequencyCounters } from '../ports/frequency-counters.js';
@@ -39,6 +44,7 @@ import type { LoadShedOptions } from '../server/plugins/load-shed.js';
 import { openSpoolSlot } from '../stream/disk-spool.js';
 import { startEventPipeline } from '../stream/pipeline.js';
 import { SpoolingEventLog } from '../stream/spooling-event-log.js';
+import { ledgerRebuildSource, reconcileBudgets, type ReconciliationRow } from './budget.js';
 import { seedDemo } from './demo-data.js';
 
 /**
@@ -85,6 +91,11 @@ export interface Runtime {
   app: FastifyInstance;
   storage: StorageHandle;
   ledger: Ledger;
+  /** This process's budget leases (issue 6). */
+  budgets: BudgetManager;
+  budgetCounters: BudgetCounters;
+  /** Runs the reconciliation job once (also on its interval) and returns its rows. */
+  reconcileBudgets(): Promise<ReconciliationRow[]>;
   close(): Promise<void>;
 }
 
@@ -182,6 +193,47 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       : createRedisFrequencyCounters(redis.client, {
           keyPrefix: `adstack:freq:${await ledgerIdentity(storage.driver)}:`,
         });
+  // Budgets (issue 6): counters in process memory by default (one process: its own budget),
+  // on Redis when configured, shared by every process; keys belong to the ledger like the
+  // frequency counters. Lease grants/returns go to the lease log in the ledger database
+  // (written off the hot path); counters that are missing (first start, a restart with memory
+  // counters, Redis restarted empty) are rebuilt from the ledger + open leases before the
+  // campaign serves again. See src/exchange/budget.ts.
+  const budgetCounters: BudgetCounters =
+    redis === null
+      ? createMemoryBudgetCounters()
+      : createRedisBudgetCounters(redis.client, {
+          keyPrefix: `adstack:budget:${await ledgerIdentity(storage.driver)}:`,
+        });
+  const budgetLedger = createPgBudgetLedger(storage.driver);
+  let onBudgetError = (_e: unknown, _what: string): void => undefined;
+  const leaseWrites = new Set<Promise<void>>();
+  const budgets = new BudgetManager({
+    counters: budgetCounters,
+    clock,
+    serverId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    trackingTtlMs: config.trackingTtlMs,
+    servers: config.workers,
+    rebuild: ledgerRebuildSource(budgetLedger, clock),
+    onError: (e, what) => onBudgetError(e, what),
+    onLease: (e) => {
+      const w = budgetLedger
+        .recordLease({ ...e, expiresAtMs: e.kind === 'grant' ? e.expiresAtMs : null })
+        .catch((err: unknown) => onBudgetError(err, 'lease log'))
+        .finally(() => leaseWrites.delete(w));
+      leaseWrites.add(w);
+    },
+  });
+  await budgets.sync(index.current().campaigns);
+  let differences: ReconciliationRow[] = [];
+  const reconcile = async (): Promise<ReconciliationRow[]> => {
+    differences = await reconcileBudgets(budgets, budgetCounters, budgetLedger);
+    for (const d of differences) {
+      if (d.differenceMicros !== 0) onReconcileDifference(d);
+    }
+    return differences;
+  };
+  let onReconcileDifference = (_d: ReconciliationRow): void => undefined;
   // CTR model (issue 5): verified against the trusted key at start-up (below, once the logger
   // exists) and on POST /v1/admin/models/reload; a refused file leaves the previous one serving.
   let onModelEvent = (_level: 'info' | 'error', _obj: object, _msg: string): void => undefined;
@@ -205,6 +257,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     signer,
     clock,
     frequency,
+    budgets,
     config: {
       publicUrl: config.publicUrl,
       trackingTtlMs: config.trackingTtlMs,
@@ -218,6 +271,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     clock,
     frequency,
     pipeline: pipeline.pipeline,
+    budgets: { counters: budgetCounters, manager: budgets },
   });
   const rtb = assembleRtb({
     options: opts.rtb ?? { dsps: [] },
@@ -236,9 +290,18 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       events,
       checks,
       adminKey: config.adminKey,
-      onCatalogChange: () => index.refresh().catch((e: unknown) => onRefreshError(e)),
+      onCatalogChange: () =>
+        index
+          .refresh()
+          .then(() => budgets.sync(index.current().campaigns))
+          .catch((e: unknown) => onRefreshError(e)),
       rtb,
       model: servingModel,
+      budget: {
+        differences: () => differences,
+        exposureOverrunMicros: () => budgets.exposureOverrunMicros,
+        leases: () => ({ granted: budgets.leasesGranted, returned: budgets.leasesReturned }),
+      },
     },
     {
       logger: opts.logger ?? false,
@@ -251,17 +314,61 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     app.log.warn({ err: e }, 'event pipeline: log, spool or ledger failed; will retry');
   onModelEvent = (level, obj, msg) => app.log[level](obj, msg);
   if (servingModel !== null) await servingModel.reload();
+  onBudgetError = (e, what) => app.log.warn({ err: e }, `${what} failed; will retry`);
+  onReconcileDifference = (d) =>
+    app.log.warn(
+      {
+        campaign_id: d.campaignId,
+        period: d.period,
+        counters_spent_micros: d.countersSpentMicros,
+        ledger_spent_micros: d.ledgerSpentMicros,
+        difference_micros: d.differenceMicros,
+      },
+      'budget reconciliation: counters and ledger differ',
+    );
   index.start(config.refreshIntervalMs);
+  // The budget timeout monitor: adopts the periodically refreshed catalog, reclaims expired
+  // leases (a dead process's too), returns drained ones, refreshes spend for pacing, detects
+  // lost counters. One run at a time.
+  let monitorRun: Promise<void> | null = null;
+  const monitor = setInterval(() => {
+    monitorRun ??= budgets
+      .sync(index.current().campaigns)
+      .then(() => budgets.tick())
+      .catch((e: unknown) => onBudgetError(e, 'budget monitor'))
+      .finally(() => {
+        monitorRun = null;
+      });
+  }, config.budgetMonitorIntervalMs);
+  monitor.unref();
+  let reconcileRun: Promise<unknown> | null = null;
+  const reconciler = setInterval(() => {
+    reconcileRun ??= reconcile()
+      .catch((e: unknown) => onBudgetError(e, 'budget reconciliation'))
+      .finally(() => {
+        reconcileRun = null;
+      });
+  }, config.budgetReconcileIntervalMs);
+  reconciler.unref();
 
   let closing: Promise<void> | null = null;
   return {
     app,
     storage,
     ledger: pipeline.ledger, // totals() read after the ledger writer caught up
+    budgets,
+    budgetCounters,
+    reconcileBudgets: reconcile,
     close() {
       closing ??= (async () => {
         index.stop();
+        clearInterval(monitor);
+        clearInterval(reconciler);
         await app.close(); // stops accepting, waits for in-flight requests
+        await monitorRun;
+        await reconcileRun;
+        await budgets.close(); // returns leases with every reservation settled
+        await Promise.allSettled([...leaseWrites]);
         await pipeline.close(); // in-flight appends; drains a non-durable log into the ledger
         await ledger.close(); // waits for queued ledger writes
         for (const c of closers) await c();
