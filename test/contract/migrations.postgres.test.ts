@@ -11,7 +11,7 @@ describe('migrations', () => {
     const db = await freshPglite();
     const again = await migrate(db.driver);
     expect(again.applied).toEqual([]);
-    expect(again.skipped).toEqual(['001_domain', '002_ledger']);
+    expect(again.skipped).toEqual(['001_domain', '002_ledger', '003_budget_leases']);
     await db.close();
   });
 
@@ -20,15 +20,19 @@ describe('migrations', () => {
     async () => {
       const db = await freshPostgresSchema(); // already migrated: drop back to empty first
       await db.driver.exec(
-        'DROP TABLE ledger_events, api_keys, creatives, campaigns, placements, advertisers, schema_migrations CASCADE; DROP FUNCTION ledger_events_append_only',
+        'DROP TABLE budget_lease_events, ledger_events, api_keys, creatives, campaigns, placements, advertisers, schema_migrations CASCADE; DROP FUNCTION ledger_events_append_only, budget_lease_events_append_only',
       );
       const other = createPgDriver({ connectionString: SERVICE_URLS.postgres, schema: db.schema });
       const [a, b] = await Promise.all([migrate(db.driver), migrate(other)]);
-      expect([...a.applied, ...b.applied].sort()).toEqual(['001_domain', '002_ledger']);
+      expect([...a.applied, ...b.applied].sort()).toEqual([
+        '001_domain',
+        '002_ledger',
+        '003_budget_leases',
+      ]);
       const rows = await db.driver.query<{ version: string }>(
         'SELECT version FROM schema_migrations ORDER BY 1',
       );
-      expect(rows.map((r) => r.version)).toEqual(['001_domain', '002_ledger']);
+      expect(rows.map((r) => r.version)).toEqual(['001_domain', '002_ledger', '003_budget_leases']);
       await other.close();
       await db.close();
     },
