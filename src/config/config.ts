@@ -21,6 +21,10 @@ export interface Config {
   readonly trackingSecretIsDefault: boolean;
   readonly trackingTtlMs: number;
   readonly refreshIntervalMs: number;
+  /** Budget timeout monitor (lease reclaim/return, spend refresh, lost counters); ms. */
+  readonly budgetMonitorIntervalMs: number;
+  /** Budget reconciliation job (counters vs ledger); ms. */
+  readonly budgetReconcileIntervalMs: number;
   readonly logLevel: string;
   /** Server processes (node:cluster) sharing the port; > 1 needs PostgreSQL. */
   readonly workers: number;
@@ -176,6 +180,14 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     trackingSecretIsDefault: trackingSecret === undefined,
     trackingTtlMs: int(env, 'ADSTACK_TRACKING_TTL_S', 86_400, 60, 30 * 86_400) * 1000,
     refreshIntervalMs: int(env, 'ADSTACK_REFRESH_INTERVAL_MS', 5000, 100, 3_600_000),
+    budgetMonitorIntervalMs: int(env, 'ADSTACK_BUDGET_MONITOR_INTERVAL_MS', 5000, 100, 3_600_000),
+    budgetReconcileIntervalMs: int(
+      env,
+      'ADSTACK_BUDGET_RECONCILE_INTERVAL_MS',
+      60_000,
+      1000,
+      86_400_000,
+    ),
     logLevel,
     workers,
     modelPath,

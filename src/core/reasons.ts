@@ -18,6 +18,15 @@ export const FilterReason = {
   NoMatchingCreative: 'no_matching_creative',
   BelowFloor: 'below_floor',
   FrequencyCapped: 'frequency_capped',
+  /** The campaign's budget (daily or lifetime) is spent or held in other processes' leases. */
+  BudgetExhausted: 'budget_exhausted',
+  /**
+   * No budget lease is ready in this process (first lease still being granted, counters
+   * unreachable or lost and not rebuilt yet): fail closed, never serve unbudgeted.
+   */
+  BudgetUnavailable: 'budget_unavailable',
+  /** Even/frontloaded pacing sat this auction out (spend ahead of the target curve). */
+  PacingThrottled: 'pacing_throttled',
 } as const;
 export type FilterReason = (typeof FilterReason)[keyof typeof FilterReason];
 
@@ -25,6 +34,11 @@ export type FilterReason = (typeof FilterReason)[keyof typeof FilterReason];
 export const NoFillReason = {
   NoEligibleCampaign: 'no_eligible_campaign',
   AllBelowFloor: 'all_below_floor',
+  /**
+   * Candidates passed targeting but the budget step filtered every one of them, or no ranked
+   * winner could reserve its charge from its budget lease.
+   */
+  BudgetExhausted: 'budget_exhausted',
 } as const;
 export type NoFillReason = (typeof NoFillReason)[keyof typeof NoFillReason];
 

@@ -12,7 +12,9 @@
  * below); the impression event counts them (src/exchange/events.ts).
  * Later issues replace stages one by one (GBDT prediction, pacing gates, external OpenRTB
  * demand) without changing the stage boundaries.
- * Not enforced yet: budgets and pacing (stored and validated, not applied).
+ * Budgets and pacing are enforced when a BudgetManager is given (src/exchange/budget.ts): the
+ * budget step of the candidates stage filters campaigns without a usable lease or throttled by
+ * pacing, and the winner reserves its charge before the decision returns.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { AdRequest } from '../core/domain/ad-request.js';
@@ -34,6 +36,7 @@ import {
 } from '../core/reasons.js';
 import type { Clock } from '../ports/clock.js';
 import type { FrequencyCapRule, FrequencyCounters } from '../ports/frequency-counters.js';
+import { BudgetManager, type BudgetReservation } from './budget.js';
 import { PredictionStage, type PredictionSummary } from './prediction.js';
 import type { DecisionDeadline, DegradedStage } from './resilient/deadline.js';
 import type { ServingIndex } from './serving-index.js';
@@ -55,6 +58,8 @@ export interface DecisionDeps {
   frequency: FrequencyCounters;
   /** The predict stage; default: the constant priors of `config.priors`. */
   prediction?: PredictionStage;
+  /** Budget leases and pacing; without it budgets are not enforced (bare-service tests). */
+  budgets?: BudgetManager;
   newId?: () => string;
   /** Sees every decision's stage timings (tracing, src/exchange/resilient/tracing.ts). */
   observer?: DecisionObserver;
@@ -294,6 +299,42 @@ async function applyFrequencyCaps(
   return out;
 }
 
+/**
+ * Stage (part of candidates): budgets and pacing, right after frequency caps. Synchronous, no
+ * network call: each campaign with a budget needs a usable local lease (else
+ * `budget_unavailable` / `budget_exhausted`) and passes the pacing throttle (else
+ * `pacing_throttled`); see src/exchange/budget.ts. The one wait: a campaign whose period is
+ * being set up right now (the first request of a new local day, or after the counters came
+ * back) waits for that setup once instead of being filtered.
+ */
+async function applyBudgets(
+  budgets: BudgetManager | undefined,
+  candidates: Candidate[],
+  nowMs: number,
+  filtered: Partial<Record<FilterReason, number>>,
+  verdicts: CandidateVerdict[] | null,
+): Promise<Candidate[]> {
+  if (budgets === undefined) return candidates;
+  const out: Candidate[] = [];
+  for (const c of candidates) {
+    let reason = budgets.check(c.campaign, nowMs);
+    if (reason === 'budget_unavailable') {
+      const setup = budgets.pending(c.campaign.id);
+      if (setup.length > 0) {
+        await Promise.all(setup);
+        reason = budgets.check(c.campaign, nowMs);
+      }
+    }
+    if (reason === null) {
+      out.push(c);
+      continue;
+    }
+    filtered[reason] = (filtered[reason] ?? 0) + 1;
+    verdicts?.push({ campaign_id: c.campaign.id, result: 'filtered', reason });
+  }
+  return out;
+}
+
 export class DecisionService {
   private readonly newId: () => string;
   private readonly prediction: PredictionStage;
@@ -354,7 +395,7 @@ export class DecisionService {
     const userId = req.user?.id;
     const userKey = userId === undefined || userId === '' ? null : frequencyUserKey(userId);
     // The frequency step's time counts in the candidates stage.
-    const candidates = await applyFrequencyCaps(
+    const capped = await applyFrequencyCaps(
       opts.deadline?.frequency(this.deps.frequency) ?? this.deps.frequency,
       retrieveCandidates(index, req, placement, nowMs, filtered, verdicts),
       userKey,
@@ -362,6 +403,7 @@ export class DecisionService {
       filtered,
       verdicts,
     );
+    const candidates = await applyBudgets(this.deps.budgets, capped, nowMs, filtered, verdicts);
     if (explaining) {
       stageMs.candidates = lap(t);
       t = clock.monotonicMs();
@@ -380,7 +422,7 @@ export class DecisionService {
       const e = explain();
       return {
         kind: 'no_fill',
-        reason: NoFillReason.NoEligibleCampaign,
+        reason: capped.length > 0 ? NoFillReason.BudgetExhausted : NoFillReason.NoEligibleCampaign,
         filtered,
         ...(e ? { explain: e } : {}),
       };
@@ -417,12 +459,45 @@ export class DecisionService {
         };
       }
     }
-    const outcome = runAuction(auctionInput, {
+    let outcome = runAuction(auctionInput, {
       mechanism: 'second_price',
       slot_factors: [1],
       reserve_cpm_micros: placement.floor_cpm_micros,
       increment_micros: config.incrementMicros,
     });
+    // Budget reservation: the winner reserves its charge before the decision returns; a winner
+    // whose lease cannot pay is filtered (budget_exhausted) and the auction re-run without it.
+    const decisionId = this.newId();
+    let reservation: BudgetReservation | null = null;
+    let budgetDropped = 0;
+    for (let w = outcome.winners[0]; w !== undefined && this.deps.budgets; w = outcome.winners[0]) {
+      const c = byId.get(w.id);
+      if (c === undefined) break;
+      const micros = BudgetManager.reservationMicros(
+        c.campaign.pricing_model,
+        w.price_micros,
+        auctionInput.find((b) => b.id === w.id)?.prediction ?? config.priors,
+      );
+      reservation = this.deps.budgets.reserve(
+        c.campaign,
+        decisionId,
+        micros,
+        nowMs + config.trackingTtlMs,
+      );
+      if (reservation !== null) break;
+      budgetDropped++;
+      filtered.budget_exhausted = (filtered.budget_exhausted ?? 0) + 1;
+      verdicts?.push({ campaign_id: w.id, result: 'filtered', reason: 'budget_exhausted' });
+      const rest = auctionInput.filter((b) => b.id !== w.id);
+      auctionInput.length = 0;
+      auctionInput.push(...rest);
+      outcome = runAuction(auctionInput, {
+        mechanism: 'second_price',
+        slot_factors: [1],
+        reserve_cpm_micros: placement.floor_cpm_micros,
+        increment_micros: config.incrementMicros,
+      });
+    }
     if (explaining) {
       stageMs.auction = lap(t);
       t = clock.monotonicMs();
@@ -452,7 +527,10 @@ export class DecisionService {
       const e = explain();
       return {
         kind: 'no_fill',
-        reason: NoFillReason.AllBelowFloor,
+        reason:
+          budgetDropped > 0 && outcome.losers.length === 0
+            ? NoFillReason.BudgetExhausted
+            : NoFillReason.AllBelowFloor,
         filtered,
         ...(e ? { explain: e } : {}),
       };
@@ -464,6 +542,8 @@ export class DecisionService {
       top.clearing_ecpm_micros,
       nowMs,
       userKey,
+      decisionId,
+      reservation,
     );
     if (verdicts !== null) {
       stageMs.render = lap(t);
@@ -489,9 +569,10 @@ export class DecisionService {
     clearingCpmMicros: number,
     nowMs: number,
     userKey: string | null,
+    decisionId: string,
+    reservation: BudgetReservation | null,
   ): Fill {
     const { signer, config } = this.deps;
-    const decisionId = this.newId();
     const base = {
       v: 1 as const,
       d: decisionId,
@@ -502,6 +583,7 @@ export class DecisionService {
       m: c.campaign.pricing_model,
       pr: priceMicros,
       exp: nowMs + config.trackingTtlMs,
+      ...(reservation !== null && reservation.leases.length > 0 ? { bl: reservation.leases } : {}),
     };
     // A capped campaign's impression is counted for this user (hashed key) by the event.
     const cap = c.campaign.frequency_cap;

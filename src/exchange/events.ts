@@ -21,6 +21,14 @@
  * × campaign, idempotent by the event key, so a repeated open counts once. The count follows
  * the durable record, on every open (a duplicate too): if counting fails the answer is 503
  * ADS_ERR_NOT_READY, and the retry of the same URL — a ledger duplicate — counts it then.
+ *
+ * Budgets: a token carrying budget leases (`bl`, src/exchange/budget.ts) turns the decision's
+ * reservation into spend with BudgetCounters.recordSpend against each lease, idempotent by the
+ * event key, BEFORE the durable record: a failure is 503 and the retry counts once; counted
+ * but not yet in the ledger errs on the side of under-delivery. A lease lost with the counters
+ * (`unknown_lease` after a rebuild) is charged to the period's hold lease instead. Click or
+ * action spend beyond what the lease can take (`exceeds_lease`: the CPC/CPA exposure reserve
+ * ran out) is recorded in the ledger and reported as exposure overrun, not refused.
  */
 import { roundMicros } from '../core/auction/ecpm.js';
 import { AdsError } from '../core/errors.js';
@@ -31,6 +39,8 @@ import {
   type EventPipeline,
 } from '../ports/event-log.js';
 import type { FrequencyCounters } from '../ports/frequency-counters.js';
+import type { BudgetCounters } from '../ports/budget-counters.js';
+import { holdLeaseId, type BudgetManager } from './budget.js';
 import type { Ledger } from '../ports/ledger.js';
 import type { TrackingClaims, TrackingSigner } from './tracking.js';
 
@@ -48,6 +58,8 @@ export interface EventServiceDeps {
    * fire-and-forget: a listener must not throw or block.
    */
   onImpression?: ((e: RecordedEvent) => void)[];
+  /** Budget counters the spend is recorded in; the manager settles its own reservations. */
+  budgets?: { counters: BudgetCounters; manager?: BudgetManager };
 }
 
 export interface RecordedEvent {
@@ -63,6 +75,7 @@ export class EventService {
     const nowMs = this.deps.clock.nowMs();
     const claims = this.deps.signer.verify(token, 'imp', nowMs);
     const spend = claims.m === 'cpm' ? roundMicros(claims.pr / 1000) : 0;
+    if (spend > 0) await this.recordBudgetSpend('impression', claims, spend);
     const recorded = await this.record('impression', claims, spend, nowMs);
     for (const listener of this.deps.onImpression ?? []) listener(recorded);
     await this.countFrequency(claims, nowMs);
@@ -93,7 +106,39 @@ export class EventService {
     const nowMs = this.deps.clock.nowMs();
     const claims = this.deps.signer.verify(token, 'clk', nowMs);
     const spend = claims.m === 'cpc' ? claims.pr : 0;
+    if (spend > 0) await this.recordBudgetSpend('click', claims, spend);
     return this.record('click', claims, spend, nowMs);
+  }
+
+  /** The reservation becomes spend in the budget counters (see the notes at the top). */
+  private async recordBudgetSpend(
+    kind: 'impression' | 'click',
+    claims: TrackingClaims,
+    spend: number,
+  ): Promise<void> {
+    const budgets = this.deps.budgets;
+    if (budgets === undefined || claims.bl === undefined) return;
+    const spendKey = eventKey(kind, claims);
+    try {
+      for (const [period, leaseId] of claims.bl) {
+        const req = { campaignId: claims.c, period, spendKey, amountMicros: spend };
+        let r = await budgets.counters.recordSpend({ ...req, leaseId });
+        if (r.status === 'unknown_lease') {
+          r = await budgets.counters.recordSpend({ ...req, leaseId: holdLeaseId(period) });
+        }
+        if (r.status === 'exceeds_lease' && budgets.manager !== undefined) {
+          budgets.manager.exposureOverrunMicros += spend;
+        }
+      }
+    } catch (e) {
+      throw new AdsError(
+        'ADS_ERR_NOT_READY',
+        `The spend could not be counted against the budget now; retry with the same URL (${
+          e instanceof Error ? e.message : String(e)
+        })`,
+      );
+    }
+    if (kind === 'impression') budgets.manager?.settleLocal(claims.c, claims.bl, claims.d, spend);
   }
 
   private async record(

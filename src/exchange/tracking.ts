@@ -41,6 +41,28 @@ export interface TrackingClaims {
    */
   ds?: string;
   bu?: string;
+  /**
+   * Budget leases the decision reserved its charge from (campaigns with a budget): one
+   * [period, lease id] pair per budget period (local day `YYYY-MM-DD`, `lifetime`). The event
+   * records its spend against them (src/exchange/budget.ts).
+   */
+  bl?: [string, string][];
+}
+
+function isLeaseList(x: unknown): boolean {
+  return (
+    Array.isArray(x) &&
+    x.length <= 4 &&
+    x.every(
+      (e) =>
+        Array.isArray(e) &&
+        e.length === 2 &&
+        typeof e[0] === 'string' &&
+        typeof e[1] === 'string' &&
+        e[0].length > 0 &&
+        e[1].length > 0,
+    )
+  );
 }
 
 const MODELS = new Set(['cpm', 'cpc', 'cpa']);
@@ -60,6 +82,7 @@ function isClaims(x: unknown): x is TrackingClaims {
     (o.u === undefined || typeof o.u === 'string') &&
     (o.ds === undefined || typeof o.ds === 'string') &&
     (o.bu === undefined || (typeof o.bu === 'string' && o.ds !== undefined)) &&
+    (o.bl === undefined || isLeaseList(o.bl)) &&
     ((o.uk === undefined && o.fw === undefined) ||
       (typeof o.uk === 'string' &&
         /^[0-9a-f]{1,64}$/.test(o.uk) &&

@@ -38,7 +38,8 @@
  *   (fail closed), never as permission to serve.
  * Left out on purpose: lease renewal (take a new lease instead), expiry of old periods' keys
  * (a retention job), the reconciliation with the ledger and the rebuild after Redis loss
- * (issue 6 items 4-5, not built), lease sizing (the caller's: src/core/pacing/lease-size.ts).
+ * (the caller's: src/exchange/budget.ts `restoreCounters`, src/wiring/budget.ts), lease sizing
+ * (the caller's: src/core/pacing/lease-size.ts).
  * Every adapter passes test/contract/budget-counters.contract.ts.
  */
 

@@ -15,7 +15,11 @@ import type { DependencyCheck } from '../ports/health.js';
 import { Authenticator } from './plugins/auth.js';
 import { errorBody, installErrorHandling } from './plugins/errors.js';
 import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plugins/load-shed.js';
-import { installMetrics } from './plugins/metrics.js';
+import {
+  installBudgetMetrics,
+  installMetrics,
+  type BudgetMetricsSource,
+} from './plugins/metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -42,6 +46,8 @@ export interface AppDeps {
   users?: UserService;
   /** Hourly report rollups (`GET /v1/reports`, src/server/routes/reports.ts). */
   reports?: ReportStore;
+  /** Budget metrics (reconciliation, exposure overrun, leases); absent = not exported. */
+  budget?: BudgetMetricsSource;
   /** The OpenRTB endpoint (`POST /openrtb2/auction`, src/server/routes/openrtb.ts). */
   rtb?: {
     service: RtbAuctionService;
@@ -123,6 +129,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   installInFlightCounter(app, shedder);
   const metrics = installMetrics(app, shedder, deps.resilience);
   deps.resilience?.attachUtilization(() => shedder.utilization());
+  if (deps.budget !== undefined) installBudgetMetrics(metrics.registry, deps.budget);
   await app.register(swagger, {
     openapi: {
       info: {

@@ -5,9 +5,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { createMemoryBudgetCounters } from '../adapters/memory/budget-counters.js';
 import { createMemoryEventLog } from '../adapters/memory/event-log.js';
 import { createMemoryFrequencyCounters } from '../adapters/memory/frequency-counters.js';
 import { createNatsEventLog } from '../adapters/nats/event-log.js';
@@ -17,9 +18,11 @@ import {
   createPgCampaignStore,
   type PgCampaignStore,
 } from '../adapters/postgres/campaign-store.js';
+import { createPgBudgetLedger } from '../adapters/postgres/budget-ledger.js';
 import { createPgDriver, createPgliteDriver, type SqlDriver } from '../adapters/postgres/driver.js';
 import { createPgLedger } from '../adapters/postgres/ledger.js';
 import { migrate } from '../adapters/postgres/migrate.js';
+import { createRedisBudgetCounters } from '../adapters/redis/budget-counters.js';
 import { createRedisFrequencyCounters } from '../adapters/redis/frequency-counters.js';
 import { createPgProfileStore } from '../adapters/postgres/profile-store.js';
 import { createPgReportStore } from '../adapters/postgres/report-store.js';
@@ -44,6 +47,7 @@ import {
 import { createRedisConnection, type RedisConnection } from '../adapters/redis/health.js';
 import type { Config } from '../config/config.js';
 import { degradationName } from '../core/resilience/degradation.js';
+import { BudgetManager } from '../exchange/budget.js';
 import { DecisionService } from '../exchange/decision.js';
 import { EventService } from '../exchange/events.js';
 import { PredictionStage, ServingModel } from '../exchange/prediction.js';
@@ -52,6 +56,7 @@ import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
 import { DecisionDeadline } from '../exchange/resilient/deadline.js';
 import {
+  guardBudgetCounters,
   guardCampaignStoreReads,
   guardEventLog,
   guardFrequencyCounters,
@@ -61,6 +66,7 @@ import {
 import { Resilience } from '../exchange/resilient/resilience.js';
 import { DecisionTracer } from '../exchange/resilient/tracing.js';
 import { tracingFromConfig, type TracingHandle } from './tracing.js';
+import type { BudgetCounters } from '../ports/budget-counters.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { FrequencyCounters } from '../ports/frequency-counters.js';
@@ -71,6 +77,7 @@ import type { LoadShedOptions } from '../server/plugins/load-shed.js';
 import { openSpoolSlot } from '../stream/disk-spool.js';
 import { startEventPipeline } from '../stream/pipeline.js';
 import { SpoolingEventLog } from '../stream/spooling-event-log.js';
+import { ledgerRebuildSource, reconcileBudgets, type ReconciliationRow } from './budget.js';
 import { seedDemo } from './demo-data.js';
 
 /**
@@ -119,6 +126,11 @@ export interface Runtime {
   ledger: Ledger;
   /** The user-data stores (issue 7), exposed so tests can check an erasure store by store. */
   userData: UserData;
+  /** This process's budget leases (issue 6). */
+  budgets: BudgetManager;
+  budgetCounters: BudgetCounters;
+  /** Runs the reconciliation job once (also on its interval) and returns its rows. */
+  reconcileBudgets(): Promise<ReconciliationRow[]>;
   close(): Promise<void>;
 }
 
@@ -312,6 +324,50 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       })),
     clock,
   });
+  // Budgets (issue 6): counters in process memory by default (one process: its own budget),
+  // on Redis when configured, shared by every process; keys belong to the ledger like the
+  // frequency counters. Lease grants/returns go to the lease log in the ledger database
+  // (written off the hot path); counters that are missing (first start, a restart with memory
+  // counters, Redis restarted empty) are rebuilt from the ledger + open leases before the
+  // campaign serves again. See src/exchange/budget.ts.
+  const budgetCounters: BudgetCounters =
+    redis === null
+      ? createMemoryBudgetCounters()
+      : guardBudgetCounters(
+          createRedisBudgetCounters(redis.client, {
+            keyPrefix: `adstack:budget:${await ledgerIdentity(storage.driver)}:`,
+          }),
+          resilience.guard('redis'),
+        );
+  const budgetLedger = createPgBudgetLedger(storage.driver);
+  let onBudgetError = (_e: unknown, _what: string): void => undefined;
+  const leaseWrites = new Set<Promise<void>>();
+  const budgets = new BudgetManager({
+    counters: budgetCounters,
+    clock,
+    serverId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    trackingTtlMs: config.trackingTtlMs,
+    servers: config.workers,
+    rebuild: ledgerRebuildSource(budgetLedger, clock),
+    onError: (e, what) => onBudgetError(e, what),
+    onLease: (e) => {
+      const w = budgetLedger
+        .recordLease({ ...e, expiresAtMs: e.kind === 'grant' ? e.expiresAtMs : null })
+        .catch((err: unknown) => onBudgetError(err, 'lease log'))
+        .finally(() => leaseWrites.delete(w));
+      leaseWrites.add(w);
+    },
+  });
+  await budgets.sync(index.current().campaigns);
+  let differences: ReconciliationRow[] = [];
+  const reconcile = async (): Promise<ReconciliationRow[]> => {
+    differences = await reconcileBudgets(budgets, budgetCounters, budgetLedger);
+    for (const d of differences) {
+      if (d.differenceMicros !== 0) onReconcileDifference(d);
+    }
+    return differences;
+  };
+  let onReconcileDifference = (_d: ReconciliationRow): void => undefined;
   // CTR model (issue 5): verified against the trusted key at start-up (below, once the logger
   // exists) and on POST /v1/admin/models/reload; a refused file leaves the previous one serving.
   let onModelEvent = (_level: 'info' | 'error', _obj: object, _msg: string): void => undefined;
@@ -357,6 +413,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     signer,
     clock,
     frequency,
+    budgets,
     config: {
       publicUrl: config.publicUrl,
       trackingTtlMs: config.trackingTtlMs,
@@ -372,6 +429,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     frequency,
     pipeline: pipeline.pipeline,
     onImpression: [rtb.onImpression],
+    budgets: { counters: budgetCounters, manager: budgets },
   });
   const app = await build(
     {
@@ -380,7 +438,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       events,
       checks,
       adminKey: config.adminKey,
-      onCatalogChange: () => index.refresh().catch((e: unknown) => onRefreshError(e)),
+      onCatalogChange: () =>
+        index
+          .refresh()
+          .then(() => budgets.sync(index.current().campaigns))
+          .catch((e: unknown) => onRefreshError(e)),
       rtb,
       model: servingModel,
       users,
@@ -390,6 +452,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
         new DecisionDeadline(clock, config.decisionBudgetMs, spentMs, {
           frequency: config.frequencyBudgetMs,
         }),
+      budget: {
+        differences: () => differences,
+        exposureOverrunMicros: () => budgets.exposureOverrunMicros,
+        leases: () => ({ granted: budgets.leasesGranted, returned: budgets.leasesReturned }),
+      },
     },
     {
       logger: opts.logger ?? false,
@@ -414,7 +481,42 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     ),
   );
   if (servingModel !== null) await servingModel.reload();
+  onBudgetError = (e, what) => app.log.warn({ err: e }, `${what} failed; will retry`);
+  onReconcileDifference = (d) =>
+    app.log.warn(
+      {
+        campaign_id: d.campaignId,
+        period: d.period,
+        counters_spent_micros: d.countersSpentMicros,
+        ledger_spent_micros: d.ledgerSpentMicros,
+        difference_micros: d.differenceMicros,
+      },
+      'budget reconciliation: counters and ledger differ',
+    );
   index.start(config.refreshIntervalMs);
+  // The budget timeout monitor: adopts the periodically refreshed catalog, reclaims expired
+  // leases (a dead process's too), returns drained ones, refreshes spend for pacing, detects
+  // lost counters. One run at a time.
+  let monitorRun: Promise<void> | null = null;
+  const monitor = setInterval(() => {
+    monitorRun ??= budgets
+      .sync(index.current().campaigns)
+      .then(() => budgets.tick())
+      .catch((e: unknown) => onBudgetError(e, 'budget monitor'))
+      .finally(() => {
+        monitorRun = null;
+      });
+  }, config.budgetMonitorIntervalMs);
+  monitor.unref();
+  let reconcileRun: Promise<unknown> | null = null;
+  const reconciler = setInterval(() => {
+    reconcileRun ??= reconcile()
+      .catch((e: unknown) => onBudgetError(e, 'budget reconciliation'))
+      .finally(() => {
+        reconcileRun = null;
+      });
+  }, config.budgetReconcileIntervalMs);
+  reconciler.unref();
 
   let closing: Promise<void> | null = null;
   return {
@@ -430,12 +532,21 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       features,
       eventLog,
     },
+    budgets,
+    budgetCounters,
+    reconcileBudgets: reconcile,
     close() {
       closing ??= (async () => {
         index.stop();
+        clearInterval(monitor);
+        clearInterval(reconciler);
         await app.close(); // stops accepting, waits for in-flight requests
         await invalidations.stop();
         await aggregates.stop();
+        await monitorRun;
+        await reconcileRun;
+        await budgets.close(); // returns leases with every reservation settled
+        await Promise.allSettled([...leaseWrites]);
         await pipeline.close(); // in-flight appends; drains a non-durable log into the ledger
         await ledger.close(); // waits for queued ledger writes
         for (const c of closers) await c();

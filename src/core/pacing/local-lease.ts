@@ -10,8 +10,8 @@
  *   nothing served can cost more than the lease holds.
  * - Keys make commit/release idempotent: a second commit or release of the same key is a no-op
  *   and says so.
- * - Not wired into the decision path yet; the counters this lease is taken from are
- *   src/ports/budget-counters.ts.
+ * - Used by src/exchange/budget.ts (one LocalLease per granted lease); the counters this lease
+ *   is taken from are src/ports/budget-counters.ts.
  */
 
 export type ReserveResult = 'reserved' | 'insufficient' | 'duplicate';

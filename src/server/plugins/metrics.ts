@@ -194,3 +194,50 @@ function installResilienceMetrics(registry: Registry, r: Resilience): void {
   });
   r.onLadderChange((c) => steps.inc({ direction: c.to > c.from ? 'down' : 'up', cause: c.cause }));
 }
+
+/** What the budget metrics read (src/wiring/runtime.ts fills it from the BudgetManager). */
+export interface BudgetMetricsSource {
+  /** Last reconciliation: counters' spend minus the ledger's, per campaign × period. */
+  differences(): readonly { campaignId: string; period: string; differenceMicros: number }[];
+  exposureOverrunMicros(): number;
+  leases(): { granted: number; returned: number };
+}
+
+/**
+ * Budget metrics: `adstack_budget_ledger_difference_micros` (reconciliation job; 0 after
+ * quiesce), `adstack_budget_exposure_overrun_micros_total` (CPC/CPA spend the counters refused
+ * beyond the exposure reserve, recorded in the ledger only), and lease grants / returns.
+ */
+export function installBudgetMetrics(registry: Registry, src: BudgetMetricsSource): void {
+  new Gauge({
+    name: 'adstack_budget_ledger_difference_micros',
+    help: 'Budget counters spend minus ledger spend per campaign and period, at the last reconciliation',
+    labelNames: ['campaign_id', 'period'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of src.differences()) {
+        this.set({ campaign_id: d.campaignId, period: d.period }, d.differenceMicros);
+      }
+    },
+  });
+  new Gauge({
+    name: 'adstack_budget_exposure_overrun_micros_total',
+    help: 'CPC/CPA spend beyond the lease exposure reserve (in the ledger, refused by the counters)',
+    registers: [registry],
+    collect() {
+      this.set(src.exposureOverrunMicros());
+    },
+  });
+  new Gauge({
+    name: 'adstack_budget_leases_total',
+    help: 'Budget leases granted to and returned by this process',
+    labelNames: ['event'] as const,
+    registers: [registry],
+    collect() {
+      const l = src.leases();
+      this.set({ event: 'granted' }, l.granted);
+      this.set({ event: 'returned' }, l.returned);
+    },
+  });
+}

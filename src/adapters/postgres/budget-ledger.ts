@@ -1,0 +1,91 @@
+/**
+ * The budget side of the ledger database: the lease log (migration 003, append-only, one row
+ * per grant and per return, idempotent by (lease id, kind)) and the sums that lost counters are
+ * rebuilt from and reconciled against.
+ *
+ * - `spentMicros`: the ledger's spend of a campaign for a budget period. `lifetime` is every
+ *   row of the campaign; a daily period is the rows whose `occurred_at` falls in the local day
+ *   [fromMs, toMs). A token issued before midnight and opened after it is counted by the
+ *   counters in the day of the decision but here in the day of the event, so near midnight the
+ *   two can differ by the impressions in flight (the ledger rows carry no budget period).
+ * - `openLeases`: micros granted to leases with no return row that have not expired, and the
+ *   latest expiry among them. Conservative: part of those micros may already be spent (and so
+ *   counted twice, once here and once in `spentMicros`), which strands budget, never adds any.
+ */
+import type { SqlDriver } from './driver.js';
+
+export interface LeaseLogRow {
+  kind: 'grant' | 'return';
+  leaseId: string;
+  campaignId: string;
+  period: string;
+  serverId: string;
+  micros: number;
+  expiresAtMs: number | null;
+  atMs: number;
+}
+
+export class PgBudgetLedger {
+  constructor(private readonly db: SqlDriver) {}
+
+  async recordLease(row: LeaseLogRow): Promise<void> {
+    await this.db.query(
+      `INSERT INTO budget_lease_events
+         (kind, lease_id, campaign_id, period, server_id, micros, expires_at, at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (lease_id, kind) DO NOTHING`,
+      [
+        row.kind,
+        row.leaseId,
+        row.campaignId,
+        row.period,
+        row.serverId,
+        row.micros,
+        row.expiresAtMs === null ? null : new Date(row.expiresAtMs).toISOString(),
+        new Date(row.atMs).toISOString(),
+      ],
+    );
+  }
+
+  async spentMicros(
+    campaignId: string,
+    range: { fromMs: number; toMs: number } | null,
+  ): Promise<number> {
+    const rows =
+      range === null
+        ? await this.db.query<{ s: string | null }>(
+            'SELECT sum(spend_micros)::text AS s FROM ledger_events WHERE campaign_id = $1',
+            [campaignId],
+          )
+        : await this.db.query<{ s: string | null }>(
+            `SELECT sum(spend_micros)::text AS s FROM ledger_events
+              WHERE campaign_id = $1 AND occurred_at >= $2 AND occurred_at < $3`,
+            [campaignId, new Date(range.fromMs).toISOString(), new Date(range.toMs).toISOString()],
+          );
+    return Number(rows[0]?.s ?? 0);
+  }
+
+  async openLeases(
+    campaignId: string,
+    period: string,
+    nowMs: number,
+  ): Promise<{ heldMicros: number; heldUntilMs: number }> {
+    const rows = await this.db.query<{ s: string | null; until: Date | string | null }>(
+      `SELECT sum(g.micros)::text AS s, max(g.expires_at) AS until
+         FROM budget_lease_events g
+        WHERE g.kind = 'grant' AND g.campaign_id = $1 AND g.period = $2 AND g.expires_at > $3
+          AND NOT EXISTS (SELECT 1 FROM budget_lease_events r
+                           WHERE r.kind = 'return' AND r.lease_id = g.lease_id)`,
+      [campaignId, period, new Date(nowMs).toISOString()],
+    );
+    const until = rows[0]?.until;
+    return {
+      heldMicros: Number(rows[0]?.s ?? 0),
+      heldUntilMs: until === null || until === undefined ? 0 : new Date(until).getTime(),
+    };
+  }
+}
+
+export function createPgBudgetLedger(db: SqlDriver): PgBudgetLedger {
+  return new PgBudgetLedger(db);
+}
