@@ -56,7 +56,6 @@ import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
 import { DecisionDeadline } from '../exchange/resilient/deadline.js';
 import {
-  guardBudgetCounters,
   guardCampaignStoreReads,
   guardEventLog,
   guardFrequencyCounters,
@@ -180,6 +179,16 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     const handle = createRedisConnection(config.redisUrl);
     redis = handle;
     checks.push(handle.check);
+    // Wait (≤ 1 s) for the socket before the budget and frequency counters' first calls: the
+    // client does not queue commands while connecting, and failures at start-up would open the
+    // Redis breaker before the first request. Unreachable: start anyway, fail closed, retry.
+    await handle.check
+      .check()
+      .catch((e: unknown) =>
+        progress(
+          `Redis is not reachable yet (${String(e)}); budgets and caps fail closed until it is.`,
+        ),
+      );
     closers.push(() => handle.close());
   }
   let nats: NatsHandle | null = null;
@@ -333,12 +342,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const budgetCounters: BudgetCounters =
     redis === null
       ? createMemoryBudgetCounters()
-      : guardBudgetCounters(
-          createRedisBudgetCounters(redis.client, {
-            keyPrefix: `adstack:budget:${await ledgerIdentity(storage.driver)}:`,
-          }),
-          resilience.guard('redis'),
-        );
+      : createRedisBudgetCounters(redis.client, {
+          keyPrefix: `adstack:budget:${await ledgerIdentity(storage.driver)}:`,
+        });
   const budgetLedger = createPgBudgetLedger(storage.driver);
   let onBudgetError = (_e: unknown, _what: string): void => undefined;
   const leaseWrites = new Set<Promise<void>>();
