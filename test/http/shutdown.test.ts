@@ -32,5 +32,5 @@ describe('graceful shutdown', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // two PGlite starts and 30 decisions; 30 s was too tight on a loaded machine
 });

@@ -20,5 +20,5 @@ describe('ADSTACK_DSPS wiring', () => {
     } finally {
       await rt.close();
     }
-  });
+  }, 90_000); // a runtime start inside the test; 30 s was too tight on a loaded machine
 });
