@@ -77,7 +77,7 @@ beforeAll(async () => {
   writeFileSync(keyPath, keys.publicKeyPem);
   await publish(v1, 'ctr-test-v1');
   rt = await startTestRuntime({ ADSTACK_MODEL_PATH: modelPath, ADSTACK_MODEL_PUBLIC_KEY: keyPath });
-}, 30_000);
+});
 
 afterAll(async () => {
   await rt?.close();
