@@ -263,15 +263,16 @@ function capRule(campaign: Campaign): FrequencyCapRule | null {
  * A request without a user id is never capped: no identity, no cap.
  * When the counters cannot be read (Redis unreachable), every capped candidate is filtered the
  * same way — fail closed, never serve over a cap; uncapped campaigns still compete.
+ * Exported for the OpenRTB endpoint's internal demand (src/exchange/rtb/internal-demand.ts).
  */
-async function applyFrequencyCaps(
+export async function applyFrequencyCaps<C extends Pick<Candidate, 'campaign'>>(
   frequency: FrequencyCounters,
-  candidates: Candidate[],
+  candidates: C[],
   userKey: string | null,
   nowMs: number,
   filtered: Partial<Record<FilterReason, number>>,
   verdicts: CandidateVerdict[] | null,
-): Promise<Candidate[]> {
+): Promise<C[]> {
   if (userKey === null) return candidates;
   const rules: FrequencyCapRule[] = [];
   for (const c of candidates) {
@@ -287,7 +288,7 @@ async function applyFrequencyCaps(
     blocked = new Set(rules.map((r) => r.id));
   }
   if (blocked.size === 0) return candidates;
-  const out: Candidate[] = [];
+  const out: C[] = [];
   for (const c of candidates) {
     if (!blocked.has(c.campaign.id)) {
       out.push(c);
@@ -305,17 +306,18 @@ async function applyFrequencyCaps(
  * `budget_unavailable` / `budget_exhausted`) and passes the pacing throttle (else
  * `pacing_throttled`); see src/exchange/budget.ts. The one wait: a campaign whose period is
  * being set up right now (the first request of a new local day, or after the counters came
- * back) waits for that setup once instead of being filtered.
+ * back) waits for that setup once instead of being filtered. Exported for the OpenRTB
+ * endpoint's internal demand (src/exchange/rtb/internal-demand.ts).
  */
-async function applyBudgets(
+export async function applyBudgets<C extends Pick<Candidate, 'campaign'>>(
   budgets: BudgetManager | undefined,
-  candidates: Candidate[],
+  candidates: C[],
   nowMs: number,
   filtered: Partial<Record<FilterReason, number>>,
   verdicts: CandidateVerdict[] | null,
-): Promise<Candidate[]> {
+): Promise<C[]> {
   if (budgets === undefined) return candidates;
-  const out: Candidate[] = [];
+  const out: C[] = [];
   for (const c of candidates) {
     let reason = budgets.check(c.campaign, nowMs);
     if (reason === 'budget_unavailable') {

@@ -402,6 +402,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     priors: DEFAULT_PRIORS,
     publicUrl: config.publicUrl,
     trackingTtlMs: config.trackingTtlMs,
+    // Our campaigns in OpenRTB auctions pass the same budget and frequency steps as decisions.
+    budgets,
+    frequency,
   });
   closers.push(() => rtb.close());
   const decisions = new DecisionService({

@@ -1,11 +1,14 @@
 /**
  * The dual-source auction service with a scripted fan-out (no network): deals, currency and
- * bid adjustment, macros in the winning markup, loss notices with their loss codes.
+ * bid adjustment, macros in the winning markup, loss notices with their loss codes; internal
+ * winners reserving their budget (a stubbed BudgetManager) and the fallback when they cannot.
  */
 import { describe, expect, it } from 'vitest';
 import { createOpenRtbBidder } from '../../src/bidders/openrtb/bidder.js';
 import { DSP_DEFAULTS } from '../../src/bidders/types.js';
+import type { Campaign, Creative, Placement } from '../../src/core/domain/entities.js';
 import type { Bid, BidRequest } from '../../src/core/openrtb/types.js';
+import type { BudgetManager, BudgetReservation } from '../../src/exchange/budget.js';
 import {
   DEFAULT_RTB_CONFIG,
   RtbAuctionService,
@@ -13,6 +16,7 @@ import {
 } from '../../src/exchange/rtb/auction.js';
 import { DEFAULT_RATES } from '../../src/exchange/rtb/assemble.js';
 import type { FanOutResult } from '../../src/exchange/rtb/fan-out.js';
+import type { InternalCandidate, InternalDemand } from '../../src/exchange/rtb/internal-demand.js';
 import type { NoticeKind, NoticeSender } from '../../src/exchange/rtb/notices.js';
 import { TrackingSigner } from '../../src/exchange/tracking.js';
 
@@ -194,5 +198,112 @@ describe('RtbAuctionService', () => {
     expect(f.seen[0]?.user).toEqual({});
     expect(f.seen[0]?.device).toEqual({ ip: '203.0.113.0' });
     expect(f.seen[0]?.regs).toEqual({ gdpr: 1 }); // signals are forwarded
+  });
+});
+
+describe('RtbAuctionService: internal winners reserve their budget', () => {
+  const campaign = (id: string, bidMicros: number) =>
+    ({
+      id,
+      advertiser_id: `adv_${id}`,
+      pricing_model: 'cpm',
+      bid_micros: bidMicros,
+      frequency_cap: null,
+    }) as unknown as Campaign;
+  const placement = { id: 'plc_1', floor_cpm_micros: 500_000 } as unknown as Placement;
+  const candidate = (c: Campaign): InternalCandidate => ({
+    campaign: c,
+    creative: {
+      id: `cre_${c.id}`,
+      format: 'banner',
+      markup: '<div/>',
+      url: null,
+      w: 300,
+      h: 250,
+      landing_url: 'https://x.example/',
+    } as unknown as Creative,
+    placement,
+    userKey: null,
+    bid: {
+      id: `int:${c.id}`,
+      model: 'cpm',
+      bid_micros: c.bid_micros,
+      prediction: { ctr: 0.01, cvr: 0.01 },
+      tier: 'open',
+    },
+  });
+  const signer = new TrackingSigner('test-tracking-secret-0123456789');
+
+  /** Internal demand with two campaigns; `canPay` says which ones the budget stub reserves for. */
+  function withBudgets(canPay: (campaignId: string) => boolean) {
+    const reserved: { campaignId: string; key: string; micros: number }[] = [];
+    const budgets = {
+      reserve: (c: Campaign, key: string, micros: number): BudgetReservation | null => {
+        if (!canPay(c.id)) return null;
+        reserved.push({ campaignId: c.id, key, micros });
+        return { campaignId: c.id, micros, leases: [['2023-11-14', `lease-${c.id}`]] };
+      },
+    } as unknown as BudgetManager;
+    const internal = {
+      budgets,
+      candidates: async () => ({
+        candidates: [candidate(campaign('a', 5_000_000)), candidate(campaign('b', 3_000_000))],
+        filtered: {},
+      }),
+    } as unknown as InternalDemand;
+    let n = 0;
+    const svc = new RtbAuctionService({
+      fanOut: null,
+      internal,
+      signer,
+      notices: null,
+      monoMs: () => 0,
+      wallMs: () => 1_700_000_000_000,
+      config: {
+        ...DEFAULT_RTB_CONFIG,
+        rates: DEFAULT_RATES,
+        publicUrl: 'http://ads.test',
+        trackingTtlMs: 60_000,
+      },
+      newId: () => `id-${++n}`,
+    });
+    return { svc, reserved };
+  }
+
+  const impToken = (burl: string | undefined) =>
+    signer.verify(
+      new URL(burl ?? 'http://x/').searchParams.get('t') ?? '',
+      'imp',
+      1_700_000_000_000,
+    );
+
+  it('the winner reserves its charge and its impression token carries the lease (bl)', async () => {
+    const { svc, reserved } = withBudgets(() => true);
+    const o = await svc.auction(req({ tagid: 'plc_1' }), 0);
+    const bid = o.response?.seatbid?.[0]?.bid[0];
+    expect(bid?.cid).toBe('a');
+    // second price: b's 3.00 + 0.01 → 3.01 CPM, an impression charge of 3 010 micros
+    expect(reserved).toEqual([{ campaignId: 'a', key: bid?.id, micros: 3_010 }]);
+    const claims = impToken(bid?.burl);
+    expect(claims.d).toBe(bid?.id);
+    expect(claims.pr).toBe(3_010_000);
+    expect(claims.bl).toEqual([['2023-11-14', 'lease-a']]);
+  });
+
+  it('a winner whose reservation fails is dropped: the next bid wins, else no bid', async () => {
+    const next = withBudgets((id) => id !== 'a');
+    const o = await next.svc.auction(req({ tagid: 'plc_1' }), 0);
+    const bid = o.response?.seatbid?.[0]?.bid[0];
+    expect(bid?.cid).toBe('b');
+    expect(o.internalFiltered).toEqual({ budget_exhausted: 1 });
+    // b alone clears at its placement floor, 0.50 CPM
+    expect(next.reserved).toEqual([{ campaignId: 'b', key: bid?.id, micros: 500 }]);
+    expect(impToken(bid?.burl).bl).toEqual([['2023-11-14', 'lease-b']]);
+
+    const none = withBudgets(() => false);
+    const o2 = await none.svc.auction(req({ tagid: 'plc_1' }), 0);
+    expect(o2.response).toBeNull();
+    expect(o2.wins).toEqual([]);
+    expect(o2.internalFiltered).toEqual({ budget_exhausted: 2 });
   });
 });

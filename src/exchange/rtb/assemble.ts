@@ -11,6 +11,8 @@ import { DSP_DEFAULTS, type DspConfig } from '../../bidders/types.js';
 import type { ExchangeRates, Prediction } from '../../core/auction/index.js';
 import type { BreakerConfig } from '../../core/resilience/circuit-breaker.js';
 import type { TimeoutPolicy } from '../../core/resilience/deadline.js';
+import type { FrequencyCounters } from '../../ports/frequency-counters.js';
+import type { BudgetManager } from '../budget.js';
 import type { ServingIndex } from '../serving-index.js';
 import type { TrackingSigner } from '../tracking.js';
 import {
@@ -74,6 +76,10 @@ export function assembleRtb(deps: {
   priors: Prediction;
   publicUrl: string;
   trackingTtlMs: number;
+  /** Budgets and pacing for internal demand (and reservation of its wins); absent: not enforced. */
+  budgets?: BudgetManager;
+  /** Frequency counters for internal demand's caps; absent: caps not enforced. */
+  frequency?: FrequencyCounters;
 }): RtbAssembly {
   const o = deps.options;
   const monoMs = (): number => performance.now();
@@ -109,7 +115,13 @@ export function assembleRtb(deps: {
   };
   const service = new RtbAuctionService({
     fanOut: o.fanOut ?? fanOut,
-    internal: o.internalDemand === false ? null : new InternalDemand(deps.index, deps.priors),
+    internal:
+      o.internalDemand === false
+        ? null
+        : new InternalDemand(deps.index, deps.priors, {
+            ...(deps.budgets !== undefined ? { budgets: deps.budgets } : {}),
+            ...(deps.frequency !== undefined ? { frequency: deps.frequency } : {}),
+          }),
     signer: deps.signer,
     notices,
     monoMs,

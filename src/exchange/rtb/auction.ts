@@ -27,6 +27,20 @@
  *   by us for every DSP bid that lost here, with `${AUCTION_LOSS}` (RULES.md rule 56).
  * - Internal winners answer with the creative's markup and our signed impression URL as `burl`
  *   (the billing event that records the spend in the ledger, src/exchange/events.ts).
+ * - Budgets and frequency caps (issue 6) apply to internal demand as in a decision: the
+ *   candidates are filtered by the frequency and budget steps (internal-demand.ts), and an
+ *   internal winner reserves its charge (BudgetManager.reserve, keyed by the bid id, which is
+ *   also the tracking token's decision id) before the response leaves. The lease ids go into
+ *   the impression and click tokens (`bl`), so the impression event turns the reservation into
+ *   spend against those leases, exactly as for a decision; a capped campaign's impression token
+ *   carries the user's frequency key (`uk`, `fw`) so the impression is counted. A winner whose
+ *   reservation fails is dropped (counted as `budget_exhausted` in `internalFiltered`) and the
+ *   imp's auction is re-run without it: the next bid wins, or there is no bid. A capped
+ *   campaign wins at most one imp of a request (its count is only known per request).
+ * - Internal demand (its frequency read may be a Redis round trip) runs while the DSPs are
+ *   called and is cut at the same deadline: if it is not done by then (or fails), our
+ *   campaigns do not bid on this request (fail closed: never a bid without its budget and cap
+ *   checks), and the outcome says `internalUnavailable`.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -37,6 +51,8 @@ import {
   runAuction,
   type AuctionBid,
   type AuctionLoser,
+  type AuctionResult,
+  type AuctionWinner,
   type ExchangeRates,
 } from '../../core/auction/index.js';
 import { screenBidPolicy } from '../../core/openrtb/bid-policy.js';
@@ -51,10 +67,11 @@ import type {
   SeatBid,
   SeatNonBid,
 } from '../../core/openrtb/types.js';
-import type { LossReason } from '../../core/reasons.js';
+import type { FilterReason, LossReason } from '../../core/reasons.js';
+import { BudgetManager, type BudgetReservation } from '../budget.js';
 import type { TrackingSigner } from '../tracking.js';
 import type { FanOutBid, FanOutResult, SeatNonBidRecord } from './fan-out.js';
-import type { InternalCandidate, InternalDemand } from './internal-demand.js';
+import type { InternalCandidate, InternalDemand, InternalDemandResult } from './internal-demand.js';
 import type { NoticeSender } from './notices.js';
 import { appendSchainNode, applyPrivacy, decidePrivacy, type PrivacyDecision } from './privacy.js';
 
@@ -119,6 +136,14 @@ export interface RtbAuctionOutcome {
   nbr: NoBidReason | null;
   /** DSP bids dropped here by the business checks (the fan-out reports parse rejections). */
   policyRejected: { bidder: string; reason: BidRejectionReason }[];
+  /**
+   * Our campaigns left out, by reason, summed over the imps: targeting, creative fit,
+   * frequency caps, budgets and pacing, and winners whose budget reservation failed
+   * (`budget_exhausted`).
+   */
+  internalFiltered: Partial<Record<FilterReason, number>>;
+  /** True when internal demand failed or was not done by the deadline (our campaigns did not bid). */
+  internalUnavailable: boolean;
 }
 
 type Entry =
@@ -168,14 +193,25 @@ export class RtbAuctionService {
     const external =
       fanOut !== null && deadlineMs > this.deps.monoMs() ? fanOut.run(outbound, deadlineMs) : null;
     const nowWall = this.deps.wallMs();
+    const internalFiltered: Partial<Record<FilterReason, number>> = {};
     const internalByImp = new Map<string, InternalCandidate[]>();
+    let internalUnavailable = false;
     if (internal !== null) {
-      for (const imp of req.imp) {
-        internalByImp.set(
-          imp.id,
-          internal.candidates(req, imp, nowWall, privacy.personalisedTargeting),
-        );
-      }
+      const found = await untilDeadline(
+        Promise.all(
+          req.imp.map((imp) =>
+            internal.candidates(req, imp, nowWall, privacy.personalisedTargeting),
+          ),
+        ).catch(() => null),
+        deadlineMs - this.deps.monoMs(),
+      );
+      if (found === null) internalUnavailable = true;
+      req.imp.forEach((imp, i) => {
+        const r: InternalDemandResult | undefined = found?.[i];
+        if (r === undefined) return;
+        internalByImp.set(imp.id, r.candidates);
+        addCounts(internalFiltered, r.filtered);
+      });
     }
     const fan = external === null ? null : await external;
 
@@ -214,15 +250,19 @@ export class RtbAuctionService {
     const seatbids = new Map<string, Bid[]>();
     const wins: RtbWin[] = [];
     const respCur = (req.cur?.[0] ?? 'USD').toUpperCase();
+    // Capped campaigns that already won an imp of this request (one win each, see the notes).
+    const cappedWon = new Set<string>();
     for (const imp of req.imp) {
       const won = this.auctionImp(
         req,
         imp,
-        internalByImp.get(imp.id) ?? [],
+        (internalByImp.get(imp.id) ?? []).filter((c) => !cappedWon.has(c.campaign.id)),
         dspByImp.get(imp.id) ?? [],
         respCur,
+        internalFiltered,
       );
       if (won === null) continue;
+      if (won.capped !== null) cappedWon.add(won.capped);
       const list = seatbids.get(won.seat) ?? [];
       list.push(won.bid);
       seatbids.set(won.seat, list);
@@ -235,12 +275,32 @@ export class RtbAuctionService {
       const response = wantsSeatNonBid(req)
         ? { id: req.id, seatbid: [], ext: { seatnonbid } }
         : null;
-      return { response, seatnonbid, wins, fanOut: fan, privacy, nbr, policyRejected };
+      return {
+        response,
+        seatnonbid,
+        wins,
+        fanOut: fan,
+        privacy,
+        nbr,
+        policyRejected,
+        internalFiltered,
+        internalUnavailable,
+      };
     }
     const seatbid: SeatBid[] = [...seatbids.entries()].map(([seat, bid]) => ({ seat, bid }));
     const response: BidResponse = { id: req.id, bidid: this.newId(), seatbid, cur: respCur };
     if (wantsSeatNonBid(req)) response.ext = { seatnonbid };
-    return { response, seatnonbid, wins, fanOut: fan, privacy, nbr: null, policyRejected };
+    return {
+      response,
+      seatnonbid,
+      wins,
+      fanOut: fan,
+      privacy,
+      nbr: null,
+      policyRejected,
+      internalFiltered,
+      internalUnavailable,
+    };
   }
 
   private auctionImp(
@@ -249,7 +309,8 @@ export class RtbAuctionService {
     internal: InternalCandidate[],
     dsp: { b: FanOutBid; cpmMicros: number }[],
     respCur: string,
-  ): { seat: string; bid: Bid; win: RtbWin } | null {
+    internalFiltered: Partial<Record<FilterReason, number>>,
+  ): { seat: string; bid: Bid; win: RtbWin; capped: string | null } | null {
     const { config } = this.deps;
     const rates = config.rates;
     const respRate = respCur === rates.auction_currency ? 1 : rates.rates[respCur];
@@ -293,12 +354,50 @@ export class RtbAuctionService {
       });
     });
     if (bids.length === 0) return null;
-    const result = runAuction(bids, {
-      mechanism: req.at === 1 ? 'first_price' : 'second_price',
-      slot_factors: [1],
-      reserve_cpm_micros: impFloor,
-      increment_micros: req.at === 1 ? 0 : config.incrementMicros,
-    });
+    const auctionOf = (input: AuctionBid[]): AuctionResult =>
+      runAuction(input, {
+        mechanism: req.at === 1 ? 'first_price' : 'second_price',
+        slot_factors: [1],
+        reserve_cpm_micros: impFloor,
+        increment_micros: req.at === 1 ? 0 : config.incrementMicros,
+      });
+    let result = auctionOf(bids);
+    // Budget reservation: an internal winner reserves its charge before the response leaves;
+    // one whose lease cannot pay is dropped (budget_exhausted) and the auction re-run without it.
+    const budgets = this.deps.internal?.budgets ?? null;
+    let reserved: { bidId: string; reservation: BudgetReservation | null } | null = null;
+    for (let top = result.winners[0]; top !== undefined; top = result.winners[0]) {
+      const te = entries.get(top.id);
+      if (te?.kind !== 'internal') break;
+      const bidId = this.newId();
+      if (budgets === null) {
+        reserved = { bidId, reservation: null };
+        break;
+      }
+      const c = te.c;
+      const reservation = budgets.reserve(
+        c.campaign,
+        bidId,
+        BudgetManager.reservationMicros(
+          c.bid.model,
+          internalPrice(c, top).unitPriceMicros,
+          c.bid.prediction,
+        ),
+        this.deps.wallMs() + config.trackingTtlMs,
+      );
+      if (reservation !== null) {
+        reserved = { bidId, reservation };
+        break;
+      }
+      internalFiltered.budget_exhausted = (internalFiltered.budget_exhausted ?? 0) + 1;
+      const dropped = top.id;
+      entries.delete(dropped);
+      const rest = bids.filter((b) => b.id !== dropped);
+      bids.length = 0;
+      bids.push(...rest);
+      if (bids.length === 0) return null;
+      result = auctionOf(bids);
+    }
     this.fireLosses(req, result.losers, entries);
     const w = result.winners[0];
     const e = w === undefined ? undefined : entries.get(w.id);
@@ -325,40 +424,48 @@ export class RtbAuctionService {
         seat: b.seat,
         bid,
         win: { impid: imp.id, source: 'dsp', seat: b.seat, priceMicros: w.price_micros },
+        capped: null,
       };
     }
 
-    // Internal winner: we bid upstream at our clearing CPM, at least the placement floor.
+    // Internal winner (its charge reserved above): we bid upstream at our clearing CPM.
     const c = e.c;
-    const clearingCpm = Math.min(
-      Math.round(w.ecpm_micros),
-      Math.max(
-        c.bid.model === 'cpm' ? w.price_micros : Math.round(w.clearing_ecpm_micros),
-        c.placement.floor_cpm_micros,
-      ),
-    );
-    const unitPrice = c.bid.model === 'cpm' ? clearingCpm : w.price_micros;
+    if (reserved === null) return null; // unreachable: the loop above stops on this winner
+    const { clearingCpmMicros, unitPriceMicros } = internalPrice(c, w);
     return {
       seat: config.internalSeat,
-      bid: this.renderInternal(imp, c, unitPrice, microsToCpm(Math.round(clearingCpm / respRate))),
+      bid: this.renderInternal(
+        imp,
+        c,
+        unitPriceMicros,
+        microsToCpm(Math.round(clearingCpmMicros / respRate)),
+        reserved.bidId,
+        reserved.reservation,
+      ),
       win: {
         impid: imp.id,
         source: 'internal',
         seat: config.internalSeat,
-        priceMicros: clearingCpm,
+        priceMicros: clearingCpmMicros,
       },
+      capped: c.campaign.frequency_cap !== null && c.userKey !== null ? c.campaign.id : null,
     };
   }
 
-  /** Our campaign's creative as an OpenRTB bid, billed through our signed impression URL. */
+  /**
+   * Our campaign's creative as an OpenRTB bid, billed through our signed impression URL. The
+   * tokens carry the budget reservation's leases (`bl`) and, for a capped campaign with a known
+   * user, the frequency key (`uk`, `fw`), as a decision's tokens do (decision.ts `render`).
+   */
   private renderInternal(
     imp: Imp,
     c: InternalCandidate,
     unitPriceMicros: number,
     priceCpm: number,
+    decisionId: string,
+    reservation: BudgetReservation | null,
   ): Bid {
     const { signer, config } = this.deps;
-    const decisionId = this.newId();
     const claims = {
       v: 1 as const,
       d: decisionId,
@@ -369,8 +476,12 @@ export class RtbAuctionService {
       m: c.campaign.pricing_model,
       pr: unitPriceMicros,
       exp: this.deps.wallMs() + config.trackingTtlMs,
+      ...(reservation !== null && reservation.leases.length > 0 ? { bl: reservation.leases } : {}),
     };
-    const impUrl = `${config.publicUrl}/v1/events/impression?t=${signer.sign({ ...claims, k: 'imp' })}`;
+    const cap = c.campaign.frequency_cap;
+    const freq =
+      c.userKey !== null && cap !== null ? { uk: c.userKey, fw: cap.period_seconds * 1000 } : {};
+    const impUrl = `${config.publicUrl}/v1/events/impression?t=${signer.sign({ ...claims, k: 'imp', ...freq })}`;
     const clkUrl = `${config.publicUrl}/v1/events/click?t=${signer.sign({ ...claims, k: 'clk', u: c.creative.landing_url })}`;
     const cr = c.creative;
     let adm: string;
@@ -419,6 +530,47 @@ export class RtbAuctionService {
   private fireLoss(req: BidRequest, b: FanOutBid, loss: LossReason): void {
     const url = lossNoticeUrl(req.id, b, loss);
     if (this.deps.notices !== null && url !== null) this.deps.notices.fire('loss', url);
+  }
+}
+
+/** What an internal winner pays: we bid upstream at our clearing CPM, at least the placement floor. */
+function internalPrice(
+  c: InternalCandidate,
+  w: AuctionWinner,
+): { clearingCpmMicros: number; unitPriceMicros: number } {
+  const clearingCpmMicros = Math.min(
+    Math.round(w.ecpm_micros),
+    Math.max(
+      c.bid.model === 'cpm' ? w.price_micros : Math.round(w.clearing_ecpm_micros),
+      c.placement.floor_cpm_micros,
+    ),
+  );
+  return {
+    clearingCpmMicros,
+    unitPriceMicros: c.bid.model === 'cpm' ? clearingCpmMicros : w.price_micros,
+  };
+}
+
+function addCounts(
+  into: Partial<Record<FilterReason, number>>,
+  from: Partial<Record<FilterReason, number>>,
+): void {
+  for (const [k, n] of Object.entries(from) as [FilterReason, number][]) {
+    into[k] = (into[k] ?? 0) + n;
+  }
+}
+
+/** `work`'s value, or null when it is not done within `ms` (its late result is dropped). */
+async function untilDeadline<T>(work: Promise<T>, ms: number): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), Math.max(0, ms));
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

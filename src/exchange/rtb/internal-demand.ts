@@ -17,6 +17,13 @@
  *   `retrieveCandidates`; DecisionService does not expose its candidates, so this is a second
  *   caller of the predicates, not a copy of the service (docs/decisions/0008).
  * - Predictions are the configured CTR/CVR priors (DEFAULT_PRIORS), as in DecisionService.
+ * - Frequency caps and budgets filter the candidates exactly as in a decision, with the same
+ *   steps of src/exchange/decision.ts (`applyFrequencyCaps`, then `applyBudgets`): a capped
+ *   campaign is checked when the request carries a user id we may use (`user.id`, kept only
+ *   when personalised targeting is allowed; without it there is no identity and no cap, as in
+ *   decisions), and a budgeted campaign needs a usable lease and passes the pacing throttle.
+ *   Every campaign left out is counted by its FilterReason in `filtered`. The winner's charge
+ *   is reserved by the auction (auction.ts) before the response leaves.
  */
 import type { AuctionBid, Prediction } from '../../core/auction/index.js';
 import type { AdRequest } from '../../core/domain/ad-request.js';
@@ -24,6 +31,10 @@ import type { Campaign, Creative, DeviceType, Placement } from '../../core/domai
 import { creativeFits } from '../../core/filters/creative.js';
 import { matchCampaign } from '../../core/filters/targeting.js';
 import type { BidRequest, Imp } from '../../core/openrtb/types.js';
+import type { FilterReason } from '../../core/reasons.js';
+import type { FrequencyCounters } from '../../ports/frequency-counters.js';
+import type { BudgetManager } from '../budget.js';
+import { applyBudgets, applyFrequencyCaps, frequencyUserKey } from '../decision.js';
 import type { ServingIndex } from '../serving-index.js';
 
 export interface InternalCandidate {
@@ -31,6 +42,21 @@ export interface InternalCandidate {
   creative: Creative;
   placement: Placement;
   bid: AuctionBid;
+  /** The user's frequency key (decision.ts `frequencyUserKey`), null without a usable user id. */
+  userKey: string | null;
+}
+
+/** One imp's internal demand: the candidates left, and how many were filtered for what. */
+export interface InternalDemandResult {
+  candidates: InternalCandidate[];
+  filtered: Partial<Record<FilterReason, number>>;
+}
+
+export interface InternalDemandDeps {
+  /** Budget leases and pacing; without it budgets are not enforced (bare-service tests). */
+  budgets?: BudgetManager;
+  /** Impressions per user × campaign; without it frequency caps are not enforced. */
+  frequency?: FrequencyCounters;
 }
 
 const DEVICE_TYPES: Readonly<Record<number, DeviceType>> = {
@@ -155,25 +181,47 @@ export class InternalDemand {
   constructor(
     private readonly index: ServingIndex,
     private readonly priors: Prediction,
+    private readonly deps: InternalDemandDeps = {},
   ) {}
 
-  candidates(req: BidRequest, imp: Imp, nowMs: number, personalised: boolean): InternalCandidate[] {
+  /** The budget manager the auction reserves winners' charges with (null: not enforced). */
+  get budgets(): BudgetManager | null {
+    return this.deps.budgets ?? null;
+  }
+
+  async candidates(
+    req: BidRequest,
+    imp: Imp,
+    nowMs: number,
+    personalised: boolean,
+  ): Promise<InternalDemandResult> {
+    const filtered: Partial<Record<FilterReason, number>> = {};
     const ad = toAdRequest(req, imp, personalised);
-    if (ad === null) return [];
+    if (ad === null) return { candidates: [], filtered };
     const view = this.index.current();
     const placement = view.placementsById.get(ad.placement_id);
-    if (placement === undefined || !impOffers(imp, placement)) return [];
-    const out: InternalCandidate[] = [];
+    if (placement === undefined || !impOffers(imp, placement)) return { candidates: [], filtered };
+    const userId = ad.user?.id;
+    const userKey = userId === undefined || userId === '' ? null : frequencyUserKey(userId);
+    const matched: InternalCandidate[] = [];
     for (const campaign of view.campaigns) {
-      if (!matchCampaign(campaign, ad, placement, nowMs).pass) continue;
+      const r = matchCampaign(campaign, ad, placement, nowMs);
+      if (!r.pass) {
+        filtered[r.reason] = (filtered[r.reason] ?? 0) + 1;
+        continue;
+      }
       const creative = view.creativesByCampaign
         .get(campaign.id)
         ?.find((c) => creativeFits(c, placement));
-      if (creative === undefined) continue;
-      out.push({
+      if (creative === undefined) {
+        filtered.no_matching_creative = (filtered.no_matching_creative ?? 0) + 1;
+        continue;
+      }
+      matched.push({
         campaign,
         creative,
         placement,
+        userKey,
         bid: {
           id: `int:${campaign.id}`,
           model: campaign.pricing_model,
@@ -183,6 +231,11 @@ export class InternalDemand {
         },
       });
     }
-    return out;
+    const capped =
+      this.deps.frequency === undefined
+        ? matched
+        : await applyFrequencyCaps(this.deps.frequency, matched, userKey, nowMs, filtered, null);
+    const candidates = await applyBudgets(this.deps.budgets, capped, nowMs, filtered, null);
+    return { candidates, filtered };
   }
 }
