@@ -147,7 +147,7 @@ beforeAll(async () => {
     ADSTACK_MODEL_PUBLIC_KEY: keyPath,
   });
   cpmCampaign = await addCpmRival(rt, cpmBid);
-}, 30_000);
+}, 120_000); // training two models and a runtime start, on a shared 2-core machine
 
 afterAll(async () => {
   await rt?.close();
@@ -272,7 +272,7 @@ describe('CVR slot with a missing file', () => {
     } finally {
       await missing.close();
     }
-  });
+  }, 120_000); // a second runtime start
 
   it('config: the CVR path needs the key; the key alone needs a path', () => {
     const base = { ADSTACK_DATA_DIR: 'memory://' };
