@@ -32,6 +32,11 @@ export interface Config {
   readonly modelPath: string | null;
   /** PEM of the Ed25519 public key trusted for model signatures (read at start-up). */
   readonly modelPublicKeyPem: string | null;
+  /**
+   * CVR model file (target "cvr", same key as the CTR model); null = the CVR prior. Scores the
+   * CVR of CPA candidates.
+   */
+  readonly cvrModelPath: string | null;
   /** The decision deadline when the request names none (issue 8; the seed's 100 ms). */
   readonly decisionBudgetMs: number;
   /** The frequency-cap read's own budget within the decision's (seed: ~10 ms for a counter read). */
@@ -159,7 +164,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     );
   }
 
-  const { modelPath, modelPublicKeyPem } = modelConfig(env);
+  const { modelPath, modelPublicKeyPem, cvrModelPath } = modelConfig(env);
   const otel = str(env, 'ADSTACK_OTEL') ?? 'off';
   if (otel !== 'off' && otel !== 'console' && otel !== 'otlp') {
     throw new ConfigError('ADSTACK_OTEL', `expected off, console or otlp, got '${otel}'`);
@@ -192,6 +197,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     workers,
     modelPath,
     modelPublicKeyPem,
+    cvrModelPath,
     decisionBudgetMs: int(env, 'ADSTACK_DECISION_BUDGET_MS', 100, 5, 10_000),
     frequencyBudgetMs: int(env, 'ADSTACK_FREQUENCY_BUDGET_MS', 10, 1, 10_000),
     dependencyTimeoutMs: int(env, 'ADSTACK_DEPENDENCY_TIMEOUT_MS', 2000, 10, 60_000),
@@ -317,26 +323,34 @@ function dspsConfig(env: Env): DspsConfig | null {
 }
 
 /**
- * ADSTACK_MODEL_PATH and ADSTACK_MODEL_PUBLIC_KEY go together: a model is only served when its
- * signature verifies against the trusted key, so a path without a key (or a key without a path)
- * is a configuration error. The key file is read and checked here; the model file is read by
- * the server (at start-up and on `POST /v1/admin/models/reload`).
+ * ADSTACK_MODEL_PATH (CTR) and ADSTACK_CVR_MODEL_PATH (CVR) need ADSTACK_MODEL_PUBLIC_KEY: a
+ * model is only served when its signature verifies against the trusted key, so a path without
+ * a key (or a key without any path) is a configuration error. Either path may be set alone. The
+ * key file is read and checked here; the model files are read by the server (at start-up and on
+ * `POST /v1/admin/models/reload`).
  */
-function modelConfig(env: Env): { modelPath: string | null; modelPublicKeyPem: string | null } {
-  const modelPath = str(env, 'ADSTACK_MODEL_PATH');
+function modelConfig(env: Env): {
+  modelPath: string | null;
+  modelPublicKeyPem: string | null;
+  cvrModelPath: string | null;
+} {
+  const ctrPath = str(env, 'ADSTACK_MODEL_PATH');
+  const cvrPath = str(env, 'ADSTACK_CVR_MODEL_PATH');
   const keyPath = str(env, 'ADSTACK_MODEL_PUBLIC_KEY');
-  if (modelPath === undefined && keyPath === undefined)
-    return { modelPath: null, modelPublicKeyPem: null };
+  if (ctrPath === undefined && cvrPath === undefined && keyPath === undefined)
+    return { modelPath: null, modelPublicKeyPem: null, cvrModelPath: null };
   if (keyPath === undefined)
     throw new ConfigError(
       'ADSTACK_MODEL_PUBLIC_KEY',
-      'must be set when ADSTACK_MODEL_PATH is (models are only served with a verified signature)',
+      `must be set when ${ctrPath !== undefined ? 'ADSTACK_MODEL_PATH' : 'ADSTACK_CVR_MODEL_PATH'} is (models are only served with a verified signature)`,
     );
-  if (modelPath === undefined)
+  if (ctrPath === undefined && cvrPath === undefined)
     throw new ConfigError(
       'ADSTACK_MODEL_PATH',
-      'must be set when ADSTACK_MODEL_PUBLIC_KEY is (the key has no model to verify)',
+      'must be set (or ADSTACK_CVR_MODEL_PATH) when ADSTACK_MODEL_PUBLIC_KEY is (the key has no model to verify)',
     );
+  const modelPath = ctrPath ?? null;
+  const cvrModelPath = cvrPath ?? null;
   let pem: string;
   try {
     pem = readFileSync(keyPath, 'utf8');
@@ -357,5 +371,5 @@ function modelConfig(env: Env): { modelPath: string | null; modelPublicKeyPem: s
       'ADSTACK_MODEL_PUBLIC_KEY',
       `'${keyPath}' is a ${String(type)} key; model signatures are Ed25519`,
     );
-  return { modelPath, modelPublicKeyPem: pem };
+  return { modelPath, modelPublicKeyPem: pem, cvrModelPath };
 }

@@ -5,7 +5,8 @@
  *     → auction → render
  *
  * Today: targeting over the in-memory ServingIndex, CTR from the signed GBDT model when one is
- * loaded (src/exchange/prediction.ts; else a constant CTR prior; CVR is always the prior),
+ * loaded (src/exchange/prediction.ts; else a constant CTR prior; the CVR of CPA candidates from
+ * the signed CVR model when one is loaded, else the CVR prior),
  * eCPM ranking and a single-slot second-price auction (src/core/auction) with the placement
  * floor as reserve.
  * Frequency caps are enforced per user × campaign (the frequency step of the candidates stage,

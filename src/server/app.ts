@@ -42,6 +42,8 @@ export interface AppDeps {
   onCatalogChange: () => Promise<void>;
   /** The CTR model file (`/v1/admin/models`); null or absent = constant priors. */
   model?: ServingModel | null;
+  /** The CVR model slot (ADSTACK_CVR_MODEL_PATH); absent or null = the CVR prior. */
+  cvrModel?: ServingModel | null;
   /** Profiles and GDPR erasure (`/v1/users`, src/server/routes/users.ts). */
   users?: UserService;
   /** Hourly report rollups (`GET /v1/reports`, src/server/routes/reports.ts). */
@@ -161,7 +163,12 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
     onChange: deps.onCatalogChange,
   });
   registerOpsRoutes(app, { checks: deps.checks, metrics, isShuttingDown: gate.isShuttingDown });
-  registerModelRoutes(app, { model: deps.model ?? null, auth, metrics });
+  registerModelRoutes(app, {
+    model: deps.model ?? null,
+    cvrModel: deps.cvrModel ?? null,
+    auth,
+    metrics,
+  });
   if (deps.users !== undefined) registerUserRoutes(app, { users: deps.users, auth });
   if (deps.reports !== undefined) registerReportRoutes(app, { reports: deps.reports, auth });
   if (deps.rtb !== undefined) {

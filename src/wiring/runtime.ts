@@ -81,7 +81,8 @@ import { seedDemo } from './demo-data.js';
 
 /**
  * Default CTR/CVR priors (order of magnitude of display ads): the CTR when no model is loaded
- * (ADSTACK_MODEL_PATH), and always the CVR (no CVR model yet).
+ * (ADSTACK_MODEL_PATH), and the CVR when no CVR model is loaded (ADSTACK_CVR_MODEL_PATH; only CPA
+ * candidates are scored by it).
  */
 export const DEFAULT_PRIORS = { ctr: 0.01, cvr: 0.05 };
 
@@ -391,6 +392,23 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
             ),
           onLoad: (model, path) => onModelEvent('info', { model, path }, 'model loaded'),
         });
+  // CVR model (issue 5): the same key and reload route; the slot refuses non-CVR targets.
+  const cvrServingModel =
+    config.cvrModelPath === null || config.modelPublicKeyPem === null
+      ? null
+      : new ServingModel({
+          path: config.cvrModelPath,
+          publicKeyPem: config.modelPublicKeyPem,
+          target: 'cvr',
+          onReject: (reason, message, path) =>
+            onModelEvent(
+              'error',
+              { reason, detail: message, path, slot: 'cvr' },
+              'CVR model refused; the previous CVR model (or the CVR prior) keeps serving',
+            ),
+          onLoad: (model, path) =>
+            onModelEvent('info', { model, path, slot: 'cvr' }, 'CVR model loaded'),
+        });
   const tracing = opts.tracing ?? tracingFromConfig(config.otel);
   if (tracing !== null && opts.tracing === undefined) closers.push(() => tracing.close());
   // OpenRTB (issue 4): the endpoint's DSPs also serve RTB-enabled placements in decisions.
@@ -412,9 +430,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     prediction: new PredictionStage(
       DEFAULT_PRIORS,
       servingModel,
-      servingModel === null
+      servingModel === null && cvrServingModel === null
         ? {}
         : { skipModel: () => resilience.skipModel(), guard: resilience.guard('model') },
+      cvrServingModel,
     ),
     ...(tracing !== null ? { observer: new DecisionTracer(tracing.tracer, clock) } : {}),
     degradationLevel: () => resilience.levelName(),
@@ -454,6 +473,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
           .catch((e: unknown) => onRefreshError(e)),
       rtb,
       model: servingModel,
+      cvrModel: cvrServingModel,
       users,
       reports: createPgReportStore(storage.driver),
       resilience,
@@ -490,6 +510,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     ),
   );
   if (servingModel !== null) await servingModel.reload();
+  if (cvrServingModel !== null) await cvrServingModel.reload();
   onBudgetError = (e, what) => app.log.warn({ err: e }, `${what} failed; will retry`);
   onReconcileDifference = (d) =>
     app.log.warn(

@@ -258,6 +258,70 @@ describe('PredictionStage under degradation', () => {
   });
 });
 
+describe('PredictionStage with a CVR model', () => {
+  const priors = { ctr: 0.01, cvr: 0.05 };
+  const req = { placement_id: 'p1' } as never;
+  const cpa = { ...campaign, id: 'c2', pricing_model: 'cpa' } as unknown as Campaign;
+  const cpm = { ...campaign, id: 'c3', pricing_model: 'cpm' } as unknown as Campaign;
+
+  it('scores only CPA candidates with the CVR model; the others keep the CVR prior', () => {
+    const ctr = fakeModel(() => 0.3);
+    const cvr = fakeModel(() => 0.2);
+    const stage = new PredictionStage(priors, { model: ctr.model }, {}, { model: cvr.model });
+    const out = stage.predict(
+      req,
+      [
+        { campaign: cpm, creative },
+        { campaign: cpa, creative },
+      ],
+      0,
+    );
+    expect(out.predictions).toEqual([
+      { ctr: 0.3, cvr: 0.05 },
+      { ctr: 0.3, cvr: 0.2 },
+    ]);
+    expect(out.summary).toMatchObject({
+      source: 'model',
+      cvr_source: 'model',
+      cvr_model: { version: 'v-test' },
+    });
+    // No CPA candidate: the CVR model is not called.
+    stage.predict(req, [{ campaign: cpm, creative }], 0);
+    expect(cvr.calls()).toBe(1);
+  });
+
+  it('a CVR model without a CTR model: CTR prior, CVR model', () => {
+    const cvr = fakeModel(() => 0.2);
+    const stage = new PredictionStage(priors, null, {}, { model: cvr.model });
+    const out = stage.predict(req, [{ campaign: cpa, creative }], 0);
+    expect(out.predictions).toEqual([{ ctr: 0.01, cvr: 0.2 }]);
+    expect(out.summary).toMatchObject({ source: 'constant_prior', ctr: 0.01, cvr_source: 'model' });
+  });
+
+  it('skip-ML and a throwing CVR model fall back to both priors', () => {
+    const cvr = fakeModel(() => {
+      throw new Error('corrupt tree');
+    });
+    let skip = true;
+    const guard = new DependencyGuard({ name: 'model', clock: new FakeClock() });
+    const stage = new PredictionStage(
+      priors,
+      null,
+      { skipModel: () => skip, guard },
+      { model: cvr.model },
+    );
+    const skipped = stage.predict(req, [{ campaign: cpa, creative }], 0);
+    expect(skipped.predictions).toEqual([priors]);
+    expect(skipped.summary).toMatchObject({ fallback: 'skip_ml' });
+    expect(cvr.calls()).toBe(0);
+    skip = false;
+    const failed = stage.predict(req, [{ campaign: cpa, creative }], 0);
+    expect(failed.predictions).toEqual([priors]);
+    expect(failed.summary).toMatchObject({ source: 'constant_prior', fallback: 'model_error' });
+    expect(cvr.calls()).toBe(1);
+  });
+});
+
 describe('DecisionDeadline', () => {
   it('cuts a frequency read that never answers and records the stage as degraded', async () => {
     const clock = new FakeClock();
