@@ -28,6 +28,7 @@ interface RawOpts {
   lossRate: string;
   duplicateRate: string;
   tickMs: string;
+  trackingTtlMs: string;
   crashAt: string;
   flat?: boolean;
   json?: boolean;
@@ -110,6 +111,7 @@ async function run(o: RawOpts): Promise<void> {
   const lossRate = frac('loss-rate', o.lossRate);
   const duplicateRate = frac('duplicate-rate', o.duplicateRate);
   const tickMs = int('tick-ms', o.tickMs, 100, 3_600_000);
+  const trackingTtlMs = int('tracking-ttl-ms', o.trackingTtlMs, 1_000, 86_400_000);
   const crashAt = o.crashAt === 'none' ? null : frac('crash-at', o.crashAt);
   const bar = o.progress
     ? new cliProgress.SingleBar(
@@ -129,6 +131,7 @@ async function run(o: RawOpts): Promise<void> {
     lossRate,
     duplicateRate,
     tickMs,
+    trackingTtlMs,
     crash: crashAt === null ? null : { process: 0, atDayFraction: crashAt, restartAfterMs: 60_000 },
     onProgress: (ms) => bar?.update(Math.round(ms / 3_600_000)),
   });
@@ -159,6 +162,11 @@ export function registerSimulatePacingCommand(program: Command): void {
     .option('--loss-rate <x>', 'share of impressions that never arrive', '0.01')
     .option('--duplicate-rate <x>', 'share of impressions delivered twice', '0.05')
     .option('--tick-ms <n>', 'budget monitor interval of every process', '10000')
+    .option(
+      '--tracking-ttl-ms <n>',
+      'impression token lifetime (a lease expires this long after its serve window; the server default is 24 h)',
+      '600000',
+    )
     .option('--crash-at <x>', "fraction of day 1 at which process 0 is killed, or 'none'", '0.5')
     .option('--flat', 'flat hourly traffic instead of the diurnal shape')
     .option('--json', 'print the full result as JSON')
