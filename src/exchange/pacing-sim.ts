@@ -20,6 +20,9 @@
  * - Crash: process `crash.process` is dropped at `crash.atDayFraction` of day 1 without returning
  *   anything (kill -9); a fresh process with a new id takes its place `crash.restartAfterMs`
  *   later. Its leases stay out until their expiry and are then reclaimed by a live monitor.
+ * - `frontloaded`: BudgetManager passes the campaign's `pacing` to the throttle, which knows the
+ *   mode; the campaign entity (API, database) accepts only `even` and `asap` today, so the
+ *   simulated campaigns are built with a cast.
  * - Time zone: every campaign is UTC (local day = UTC day); the pacer's target curve is the flat
  *   forecast BudgetManager uses today (a learned forecast is not wired), so deviation is
  *   measured against that curve; with a diurnal `hourlyShape` this shows the cost of pacing on a
