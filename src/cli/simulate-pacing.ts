@@ -62,6 +62,7 @@ export function formatReport(r: PacingSimResult): string {
     'overspend',
     'delivery%',
     'maxdev%',
+    'p95dev%',
     'half@h',
     'leased@24h',
     'unleased@24h',
@@ -75,6 +76,7 @@ export function formatReport(r: PacingSimResult): string {
     String(d.overspendMicros),
     d.deliveryPct.toFixed(2),
     d.maxAbsDeviationPct === null ? '-' : d.maxAbsDeviationPct.toFixed(2),
+    d.p95AbsDeviationPct === null ? '-' : d.p95AbsDeviationPct.toFixed(2),
     d.halfSpentByHour === null ? '-' : String(d.halfSpentByHour),
     usd(d.leasedAtEndMicros),
     usd(d.remainingAtEndMicros),
@@ -95,7 +97,7 @@ export function formatReport(r: PacingSimResult): string {
   );
   lines.push(
     'Amounts in USD; overspend in micros. maxdev%: largest |cumulative spend − target| at the 24 hour ends, ' +
-      '% of budget, against the flat-forecast curve the pacer uses (asap: no curve). ' +
+      '% of budget, against the flat-forecast curve the pacer uses (asap: no curve); p95dev%: their 95th percentile. ' +
       'leased@24h: budget held in leases at midnight (stranded); unleased@24h: never taken.',
   );
   return lines.join('\n');

@@ -90,6 +90,8 @@ export interface DayReport {
   hourlyTargetPct: number[];
   /** Max |actual − target| over the 24 hour ends, % of budget; null for asap (no curve). */
   maxAbsDeviationPct: number | null;
+  /** 95th percentile (nearest rank) of the 24 |actual − target| values, %; null for asap. */
+  p95AbsDeviationPct: number | null;
   /** First hour end by which half the budget was spent (hours, 1..24), null if never. */
   halfSpentByHour: number | null;
   /** At the end of the day: budget still held in leases, and never leased. */
@@ -451,6 +453,7 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
       const target: number[] = [];
       let acc = 0;
       let maxDev = 0;
+      const devs: number[] = [];
       let half: number | null = null;
       for (let h = 0; h < HOURS_PER_DAY; h++) {
         acc += spendByHour[ci]?.[d * HOURS_PER_DAY + h] ?? 0;
@@ -459,6 +462,7 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
         cum.push(pct);
         target.push(tgt);
         maxDev = Math.max(maxDev, Math.abs(pct - tgt));
+        devs.push(Math.abs(pct - tgt));
         if (half === null && pct >= 50) half = h + 1;
       }
       const end = atDayEnd.get(`${c.id}|${day}`);
@@ -473,6 +477,10 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
         hourlyCumulativePct: cum,
         hourlyTargetPct: target,
         maxAbsDeviationPct: sc.pacing === 'asap' ? null : maxDev,
+        p95AbsDeviationPct:
+          sc.pacing === 'asap'
+            ? null
+            : (devs.sort((a, b) => a - b)[Math.ceil(0.95 * devs.length) - 1] ?? 0),
         halfSpentByHour: half,
         leasedAtEndMicros: end?.leased ?? 0,
         remainingAtEndMicros: end?.remaining ?? 0,

@@ -65,6 +65,8 @@ describe('pacing simulator', () => {
     if (!even || !front || !asap) throw new Error('missing campaign');
     expect(even.maxAbsDeviationPct).not.toBeNull();
     expect(even.maxAbsDeviationPct ?? Infinity).toBeLessThanOrEqual(EVEN_TOLERANCE_PCT);
+    expect(even.p95AbsDeviationPct ?? Infinity).toBeLessThanOrEqual(even.maxAbsDeviationPct ?? 0);
+    expect(asap.maxAbsDeviationPct).toBeNull();
     expect(front.maxAbsDeviationPct ?? Infinity).toBeLessThanOrEqual(EVEN_TOLERANCE_PCT);
     // asap reaches half its budget long before even (which needs about half the day).
     expect(asap.halfSpentByHour ?? 99).toBeLessThan(even.halfSpentByHour ?? 99);
