@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * `adstack` command: serve, migrate, seed --demo, auction. Configuration comes from ADSTACK_*
- * variables (README "Configuration"); a bad variable stops the command with exit status 2 and
- * names it.
+ * `adstack` command: serve, migrate, seed --demo, auction, simulate-pacing (and the ML and
+ * DSP-simulator commands). Configuration comes from ADSTACK_* variables (README "Configuration");
+ * a bad variable stops the command with exit status 2 and names it.
  */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
@@ -10,6 +10,7 @@ import { AUCTION_HELP, auctionAction } from './auction.js';
 import { isClusterWorker, reportWorkerReady, runPrimary } from './cluster.js';
 import { registerDspSimCommand, startDspSimulator } from './dsp-sim.js';
 import { registerMlCommands } from './ml.js';
+import { registerSimulatePacingCommand } from './simulate-pacing.js';
 import { DEMO_ADVERTISER_KEY, DEMO_REQUEST, seedDemo } from '../wiring/demo-data.js';
 import { createRuntime, loggerOptions, openStorage, type Runtime } from '../wiring/runtime.js';
 
@@ -214,6 +215,7 @@ program
   .action(auctionAction);
 registerDspSimCommand(program);
 registerMlCommands(program);
+registerSimulatePacingCommand(program);
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`adstack: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -29,6 +29,8 @@ interface Counters {
   leased: number;
   spent: number;
   leases: Map<string, Lease>;
+  /** The open ones (closed leases stay in `leases` for idempotency; ticks scan only these). */
+  openLeases: Set<Lease>;
   spendKeys: Set<string>;
 }
 
@@ -51,8 +53,7 @@ export class MemoryBudgetCounters implements BudgetCounters {
   }
 
   private snapshot(c: Counters): BudgetState {
-    let open = 0;
-    for (const l of c.leases.values()) if (l.open) open++;
+    const open = c.openLeases.size;
     return {
       budgetMicros: c.budget,
       remainingMicros: c.remaining,
@@ -72,6 +73,7 @@ export class MemoryBudgetCounters implements BudgetCounters {
         leased: 0,
         spent: 0,
         leases: new Map(),
+        openLeases: new Set(),
         spendKeys: new Set(),
       };
       this.periods.set(`${key.campaignId}\u0000${key.period}`, c);
@@ -108,13 +110,15 @@ export class MemoryBudgetCounters implements BudgetCounters {
     }
     c.remaining -= granted;
     c.leased += granted;
-    c.leases.set(req.leaseId, {
+    const lease: Lease = {
       grantedMicros: granted,
       spentMicros: 0,
       open: true,
       expiresAtMs: req.expiresAtMs,
       serverId: req.serverId,
-    });
+    };
+    c.leases.set(req.leaseId, lease);
+    c.openLeases.add(lease);
     return {
       status: 'granted',
       grantedMicros: granted,
@@ -149,6 +153,7 @@ export class MemoryBudgetCounters implements BudgetCounters {
   private close(c: Counters, lease: Lease): number {
     const unspent = lease.grantedMicros - lease.spentMicros;
     lease.open = false;
+    c.openLeases.delete(lease);
     c.leased -= unspent;
     c.remaining += unspent;
     return unspent;
@@ -167,8 +172,8 @@ export class MemoryBudgetCounters implements BudgetCounters {
     const c = this.get(key);
     const out: ReclaimResult = { leases: 0, returnedMicros: 0 };
     if (c === undefined) return out;
-    for (const lease of c.leases.values()) {
-      if (lease.open && lease.expiresAtMs <= nowMs) {
+    for (const lease of [...c.openLeases]) {
+      if (lease.expiresAtMs <= nowMs) {
         out.returnedMicros += this.close(c, lease);
         out.leases++;
       }

@@ -11,8 +11,8 @@
  * - Controller. A proportional band around the target: with d = (actual − target) / (band × B),
  *   throttle = clamp((d + 1) / 2, 0, 1): 0 (serve everything) when behind by the band or more,
  *   1 (serve nothing) when ahead by the band, 1/2 on target. Monotone in overspend (property-
- *   tested). The band (default 2 % of B) is a tuning knob the pacing simulator (issue 6 item 8,
- *   not built yet) is meant to set against the "within 3 % at p95" goal.
+ *   tested). The band (default 2 % of B) is a tuning knob; the in-process pacing simulator
+ *   (src/exchange/pacing-sim.ts, `adstack simulate-pacing`) measures the deviation it gives.
  * - `asap` throttles only when the budget is gone. Nothing remaining always throttles.
  * - Lifetime budgets: `dailyAllowanceMicros` turns a lifetime remainder into today's budget.
  */
