@@ -11,15 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import type { CtrInput } from '../../src/core/features/input.js';
-import { CTR_SCHEMA, vectorize } from '../../src/core/features/schema.js';
-import { referenceMargin, sigmoid, type TreeEnsemble } from '../../src/core/scoring/model.js';
+import { CTR_SCHEMA } from '../../src/core/features/schema.js';
+import type { TreeEnsemble } from '../../src/core/scoring/model.js';
 import { generateCtrData } from '../../src/ml/data/synthetic.js';
 import { generateCvrData } from '../../src/ml/data/synthetic-cvr.js';
-import { trainGbdt } from '../../src/ml/gbdt/train.js';
-import { gbdtModelFile, type ModelTarget } from '../../src/ml/model-file.js';
-import { generateSigningKeys, signModelFile } from '../../src/ml/registry.js';
+import type { ModelTarget } from '../../src/ml/model-file.js';
+import { generateSigningKeys } from '../../src/ml/registry.js';
 import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
+import { expectedDemoProbability, publishSignedModel, trainTinyModel } from '../helpers/models.js';
 import { ADMIN_KEY, startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'adstack-cvr-model-'));
@@ -37,55 +36,19 @@ async function train(target: ModelTarget, seed: number): Promise<TreeEnsemble> {
     target === 'cvr'
       ? generateCvrData({ rows: 3000, seed })
       : generateCtrData({ rows: 3000, seed });
-  const res = await trainGbdt(
-    { ...ds, featureNames: ds.featureNames },
-    { numTrees: 12, numLeaves: 8, maxDepth: 4, learningRate: 0.2, threads: 1, seed },
-  );
-  return res.model;
+  return trainTinyModel(ds, seed, 12);
 }
 
-async function publish(
-  path: string,
-  model: TreeEnsemble,
-  version: string,
-  target: ModelTarget,
-): Promise<void> {
-  writeFileSync(
-    path,
-    JSON.stringify(
-      gbdtModelFile(model, {
-        version,
-        target,
-        featureSchema: {
-          name: CTR_SCHEMA.name,
-          version: CTR_SCHEMA.version,
-          hash: CTR_SCHEMA.hash,
-        },
-      }),
-    ),
-  );
-  await signModelFile(path, keys.privateKeyPem);
-}
+const publish = (path: string, model: TreeEnsemble, version: string, target: ModelTarget) =>
+  publishSignedModel(path, model, version, keys.privateKeyPem, target);
 
-/**
- * The CVR the model should give the CPA candidate (Stride sign-ups, native creative) on the
- * native request, computed without the server: a hand-written CtrInput holding only what the
- * request carries, and the reference tree walk.
- */
-function expectedSignupsCvr(model: TreeEnsemble): number {
-  const input: CtrInput = {
-    user: { country: 'US', region: 'US-CA' },
-    ad: {
-      advertiserId: 'adv_demo_stride',
-      campaignId: 'cmp_demo_stride_signups',
-      creativeType: 'native',
-    },
-    context: { device: 'mobile', os: 'ios' },
-  };
-  const row = new Float64Array(CTR_SCHEMA.size);
-  vectorize(input, row);
-  return sigmoid(referenceMargin(model, row));
-}
+/** The CVR the model should give the CPA candidate (Stride sign-ups, native creative). */
+const expectedSignupsCvr = (model: TreeEnsemble): number =>
+  expectedDemoProbability(model, {
+    advertiserId: 'adv_demo_stride',
+    campaignId: 'cmp_demo_stride_signups',
+    creativeType: 'native',
+  });
 
 const cpaEcpm = (cvr: number): number => CPA_BID * PRIOR_CTR * cvr * 1000;
 

@@ -9,14 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import type { CtrInput } from '../../src/core/features/input.js';
-import { CTR_SCHEMA, vectorize } from '../../src/core/features/schema.js';
-import { referenceMargin, sigmoid, type TreeEnsemble } from '../../src/core/scoring/model.js';
+import { CTR_SCHEMA } from '../../src/core/features/schema.js';
+import type { TreeEnsemble } from '../../src/core/scoring/model.js';
 import { generateCtrData } from '../../src/ml/data/synthetic.js';
-import { trainGbdt } from '../../src/ml/gbdt/train.js';
-import { gbdtModelFile } from '../../src/ml/model-file.js';
 import { generateSigningKeys, signModelFile } from '../../src/ml/registry.js';
 import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
+import {
+  expectedDemoProbability,
+  modelFileText,
+  publishSignedModel,
+  trainTinyModel,
+} from '../helpers/models.js';
 import { ADMIN_KEY, startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'adstack-model-'));
@@ -24,49 +27,22 @@ const modelPath = join(dir, 'ctr.json');
 const keyPath = join(dir, 'model-key.pem');
 const keys = generateSigningKeys();
 
-async function trainModel(seed: number, trees: number): Promise<TreeEnsemble> {
-  const ds = generateCtrData({ rows: 3000, seed });
-  const res = await trainGbdt(
-    { ...ds, featureNames: ds.featureNames },
-    { numTrees: trees, numLeaves: 8, maxDepth: 4, learningRate: 0.2, threads: 1, seed },
-  );
-  return res.model;
-}
+const trainModel = (seed: number, trees: number): Promise<TreeEnsemble> =>
+  trainTinyModel(generateCtrData({ rows: 3000, seed }), seed, trees);
 
-function modelText(model: TreeEnsemble, version: string): string {
-  return JSON.stringify(
-    gbdtModelFile(model, {
-      version,
-      featureSchema: { name: CTR_SCHEMA.name, version: CTR_SCHEMA.version, hash: CTR_SCHEMA.hash },
-    }),
-  );
-}
+const modelText = (model: TreeEnsemble, version: string): string => modelFileText(model, version);
 
 /** Writes a model file and its signature at `modelPath`. */
-async function publish(model: TreeEnsemble, version: string): Promise<void> {
-  writeFileSync(modelPath, modelText(model, version));
-  await signModelFile(modelPath, keys.privateKeyPem);
-}
+const publish = (model: TreeEnsemble, version: string): Promise<void> =>
+  publishSignedModel(modelPath, model, version, keys.privateKeyPem);
 
-/**
- * The CTR the model should give the demo request's CPC candidate (Wander, banner creative),
- * computed without the server and without the compiled scorer: a hand-written CtrInput holding
- * only what the request carries (no time zone, so no local hour), and the reference tree walk.
- */
-function expectedWanderCtr(model: TreeEnsemble): number {
-  const input: CtrInput = {
-    user: { country: 'US', region: 'US-CA' },
-    ad: {
-      advertiserId: 'adv_demo_wander',
-      campaignId: 'cmp_demo_wander_clicks',
-      creativeType: 'banner',
-    },
-    context: { device: 'mobile', os: 'ios' },
-  };
-  const row = new Float64Array(CTR_SCHEMA.size);
-  vectorize(input, row);
-  return sigmoid(referenceMargin(model, row));
-}
+/** The CTR the model should give the demo request's CPC candidate (Wander, banner creative). */
+const expectedWanderCtr = (model: TreeEnsemble): number =>
+  expectedDemoProbability(model, {
+    advertiserId: 'adv_demo_wander',
+    campaignId: 'cmp_demo_wander_clicks',
+    creativeType: 'banner',
+  });
 
 let v1: TreeEnsemble;
 let v2: TreeEnsemble;
