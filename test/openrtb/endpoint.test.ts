@@ -180,8 +180,11 @@ describe('POST /openrtb2/auction with simulated DSPs', () => {
       dsps: sim.dsps.map((d) => ({ id: d.name, endpoint: d.url })),
       shaping: null,
       random: () => 0.5,
-      // Generous fixed timeouts so a loaded CI machine does not time the healthy DSPs out.
-      timeouts: { marginMs: 5, safetyMs: 5, minTimeoutMs: 3, coldTimeoutMs: 80, minSamples: 1000 },
+      // Generous fixed timeouts so a loaded CI machine does not time the healthy DSPs out
+      // (an 80 ms cold timeout did, once, with the whole suite running on two cores).
+      // The hanging DSP costs one cold timeout per request until its breaker opens.
+      auction: { maxTmaxMs: 3000 },
+      timeouts: { marginMs: 5, safetyMs: 5, minTimeoutMs: 3, coldTimeoutMs: 1000, minSamples: 1000 },
     });
   });
   afterAll(async () => {
@@ -191,7 +194,7 @@ describe('POST /openrtb2/auction with simulated DSPs', () => {
 
   const banner = (extra: Record<string, unknown> = {}) => ({
     id: `req-${Math.random().toString(36).slice(2)}`,
-    tmax: 120,
+    tmax: 2000,
     imp: [{ id: '1', tagid: 'plc_demo_banner', banner: { w: 300, h: 250 } }],
     site: { page: 'https://news.example/', keywords: 'running', publisher: { id: 'pub-1' } },
     device: { geo: { country: 'USA' } },
