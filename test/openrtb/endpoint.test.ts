@@ -184,7 +184,13 @@ describe('POST /openrtb2/auction with simulated DSPs', () => {
       // (an 80 ms cold timeout did, once, with the whole suite running on two cores).
       // The hanging DSP costs one cold timeout per request until its breaker opens.
       auction: { maxTmaxMs: 3000 },
-      timeouts: { marginMs: 5, safetyMs: 5, minTimeoutMs: 3, coldTimeoutMs: 1000, minSamples: 1000 },
+      timeouts: {
+        marginMs: 5,
+        safetyMs: 5,
+        minTimeoutMs: 3,
+        coldTimeoutMs: 1000,
+        minSamples: 1000,
+      },
     });
   });
   afterAll(async () => {
