@@ -47,6 +47,10 @@ export const ERROR_CODES = {
   },
   ADS_ERR_TOKEN_EXPIRED: { status: 410, message: 'The tracking token has expired' },
   ADS_ERR_BODY_TOO_LARGE: { status: 413, message: 'The body is larger than this route accepts' },
+  ADS_ERR_URI_TOO_LONG: {
+    status: 414,
+    message: 'A path segment is longer than 100 characters',
+  },
   ADS_ERR_MODEL_REJECTED: {
     status: 422,
     message: 'The model file was refused; the previous model keeps serving',

@@ -13,7 +13,7 @@ import type { Resilience } from '../exchange/resilient/resilience.js';
 import type { CampaignStore } from '../ports/campaign-store.js';
 import type { DependencyCheck } from '../ports/health.js';
 import { Authenticator } from './plugins/auth.js';
-import { errorBody, installErrorHandling } from './plugins/errors.js';
+import { errorBody, frameworkErrors, installErrorHandling } from './plugins/errors.js';
 import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plugins/load-shed.js';
 import {
   installBudgetMetrics,
@@ -123,6 +123,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Request ids are generated, never taken from clients.
     genReqId: () => crypto.randomUUID(),
+    frameworkErrors,
   });
   const gate = installShutdownGate(app);
 

@@ -89,6 +89,21 @@ describe('bad input on the decision route', () => {
       'ADS_ERR_ROUTE_NOT_FOUND',
     );
   });
+  it('a path segment over 100 characters → 414 ADS_ERR_URI_TOO_LONG; an undecodable one → 400', async () => {
+    const headers = { 'x-api-key': ADMIN_KEY };
+    const long = [
+      { method: 'DELETE', url: `/v1/users/${'u'.repeat(101)}` },
+      { method: 'GET', url: `/v1/admin/campaigns/${'c'.repeat(300)}` },
+    ] as const;
+    for (const { method, url } of long) {
+      expectError(await rt.app.inject({ method, url, headers }), 414, 'ADS_ERR_URI_TOO_LONG');
+    }
+    expectError(
+      await rt.app.inject({ method: 'DELETE', url: '/v1/users/%E0%A4%A', headers }),
+      400,
+      'ADS_ERR_VALIDATION',
+    );
+  });
   it('bad ids and query strings on admin routes → 400', async () => {
     expectError(
       await rt.app.inject({

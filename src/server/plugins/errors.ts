@@ -3,7 +3,7 @@
  * forbidden keys), one error handler mapping every known failure to
  * `{"error": {"code": "ADS_ERR_…", "message": "…"}}`, and a JSON 404 for unknown routes.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AdsError, ERROR_CODES, isAdsError, type ErrorCode } from '../../core/errors.js';
 
 export function errorBody(
@@ -48,6 +48,22 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'ADS_ERR_EMPTY_BODY',
   FST_ERR_CTP_INVALID_JSON_BODY: 'ADS_ERR_MALFORMED_JSON',
 };
+
+/**
+ * Fastify's `frameworkErrors` option: router failures that happen before any route or error
+ * handler runs (a path parameter over `maxParamLength`, an undecodable URL) in our shape.
+ */
+export function frameworkErrors(
+  err: FastifyError,
+  _req: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    reply.code(414).send(errorBody('ADS_ERR_URI_TOO_LONG'));
+    return;
+  }
+  reply.code(400).send(errorBody('ADS_ERR_VALIDATION', 'The URL could not be decoded'));
+}
 
 export function installErrorHandling(app: FastifyInstance): void {
   // JSON only: text/plain and everything else answer 415.

@@ -26,7 +26,7 @@ export interface UserRouteDeps {
 
 /**
  * 1–100 characters (Fastify's default `maxParamLength`: a longer path segment is answered 414
- * by Fastify itself), no control characters.
+ * with `ADS_ERR_URI_TOO_LONG`, see `frameworkErrors`), no control characters.
  */
 const USER_PARAMS = {
   type: 'object',
