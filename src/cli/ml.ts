@@ -397,7 +397,8 @@ async function trainFromLedgerCommand(o: LedgerTrainOpts): Promise<void> {
     if (treesStarted) treeBar.stop();
     err(
       `ledger: ${res.data.impressions} impressions, ${res.data.clicks} clicks within ${o.attributionWindow} s; ` +
-        `${res.data.notInLedger.length} of ${CTR_SCHEMA.size} features are not in the ledger (always missing)` +
+        `${res.data.loggedInputs} rows from logged decision inputs; ` +
+        `${res.data.notInLedger.length} of ${CTR_SCHEMA.size} features have no value in any row` +
         (res.data.missingCatalog > 0
           ? `; ${res.data.missingCatalog} impressions have no catalog row`
           : ''),
