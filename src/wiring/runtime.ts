@@ -131,7 +131,7 @@ export interface Runtime {
   /** This process's budget leases (issue 6). */
   budgets: BudgetManager;
   budgetCounters: BudgetCounters;
-  /** The decision feature log (null when ADSTACK_FEATURE_LOG_MAX_PENDING=0). */
+  /** The decision feature log (null when off: ADSTACK_FEATURE_LOG_MAX_PENDING=0, or PGlite). */
   featureLog: DecisionFeatureLog | null;
   /** Runs the reconciliation job once (also on its interval) and returns its rows. */
   reconcileBudgets(): Promise<ReconciliationRow[]>;
@@ -429,11 +429,13 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     frequency,
   });
   closers.push(() => rtb.close());
-  // Each fill's feature input, for training from the ledger without skew (issue 5).
+  // Each fill's feature input, for training from the ledger without skew (issue 5). Off by
+  // default on PGlite: its inserts run on this thread (bench/README.md, ml-featurelog).
+  const featureLogMax = config.featureLogMaxPending ?? (config.databaseUrl !== null ? 10_000 : 0);
   const featureLog =
-    config.featureLogMaxPending > 0
+    featureLogMax > 0
       ? createPgDecisionFeatureLog(storage.driver, {
-          maxPending: config.featureLogMaxPending,
+          maxPending: featureLogMax,
           onError: (e) => app.log.warn({ err: e }, 'decision feature log: write failed'),
         })
       : null;

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
 import { CATEGORIES, type CtrInput } from '../../src/core/features/input.js';
 import { decodeCtrInput } from '../../src/core/features/logged.js';
 import { CTR_SCHEMA, vectorize } from '../../src/core/features/schema.js';
@@ -54,7 +55,12 @@ beforeAll(async () => {
   model = await trainTinyModel(generateCtrData({ rows: 3000, seed: 11 }), 11, 16);
   writeFileSync(keyPath, keys.publicKeyPem);
   await publishSignedModel(modelPath, model, 'ctr-features-v1', keys.privateKeyPem);
-  rt = await startTestRuntime({ ADSTACK_MODEL_PATH: modelPath, ADSTACK_MODEL_PUBLIC_KEY: keyPath });
+  rt = await startTestRuntime({
+    ADSTACK_MODEL_PATH: modelPath,
+    ADSTACK_MODEL_PUBLIC_KEY: keyPath,
+    // Off by default on PGlite (the test runtime's database); on here.
+    ADSTACK_FEATURE_LOG_MAX_PENDING: '10000',
+  });
   for (let i = 0; i < N; i++) {
     const req = request(i);
     const res = await rt.app.inject({
@@ -87,7 +93,7 @@ afterAll(async () => {
 describe('decision feature log → training rows from the ledger', () => {
   it('logs, per fill, the input the served model scored', async () => {
     const rows = await rt.storage.driver.query<{ decision_id: string; input: string }>(
-      'SELECT decision_id, input::text AS input FROM decision_features ORDER BY decided_at',
+      'SELECT decision_id, input FROM decision_features ORDER BY decided_at',
     );
     expect(rows.length).toBe(N);
     expect(rt.featureLog!.written).toBe(N);
@@ -156,6 +162,12 @@ describe('decision feature log → training rows from the ledger', () => {
     const withValue = names.filter((_, j) => !Number.isNaN(last[j]!));
     expect(withValue.length).toBeGreaterThan(0);
     expect(withValue.every((n) => LEDGER_FEATURES.includes(n))).toBe(true);
+  });
+
+  it('has no default in the config (the runtime turns it on for PostgreSQL only)', () => {
+    expect(loadConfig({}).featureLogMaxPending).toBeNull();
+    expect(loadConfig({ ADSTACK_FEATURE_LOG_MAX_PENDING: '0' }).featureLogMaxPending).toBe(0);
+    expect(rt.featureLog).not.toBeNull(); // set above, on PGlite
   });
 
   it('is bounded: beyond maxPending records are dropped and counted, never queued', async () => {

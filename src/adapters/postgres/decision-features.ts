@@ -39,7 +39,7 @@ export function createPgDecisionFeatureLog(
     const tuples = batch.map((r) => {
       const b = params.length;
       params.push(r.decisionId, r.decidedAtMs, encodeCtrInput(r.input));
-      return `($${b + 1}, to_timestamp($${b + 2}::float8 / 1000), $${b + 3}::jsonb)`;
+      return `($${b + 1}, to_timestamp($${b + 2}::float8 / 1000), $${b + 3})`;
     });
     await db.query(
       `INSERT INTO decision_features (decision_id, decided_at, input) VALUES ${tuples.join(', ')}

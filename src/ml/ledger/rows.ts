@@ -102,7 +102,7 @@ const PAGE_SQL = `
 SELECT i.seq, i.decision_id, i.advertiser_id, i.campaign_id, i.placement_id,
        (extract(epoch FROM i.occurred_at) * 1000)::float8 AS occurred_ms,
        c.pricing_model, c.bid_micros::float8 AS bid_micros, cr.format,
-       (k.seq IS NOT NULL) AS clicked, f.input::text AS input
+       (k.seq IS NOT NULL) AS clicked, f.input
   FROM ledger_events i
   LEFT JOIN ledger_events k
     ON k.event_key = 'click:' || i.decision_id
