@@ -24,8 +24,7 @@
  * Env: BENCH_FLOG_ROUNDS (15), BENCH_FLOG_BATCH (2000), BENCH_FLOG_PG_URL
  * (postgres://postgres@127.0.0.1:5432/test).
  */
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { demoDecisionSetup, loadDist } from './lib/demo-decisions.mjs';
 import { envNumber, median, round } from './lib/util.mjs';
 
 export const name = 'ml-featurelog';
@@ -33,27 +32,17 @@ export const description =
   'decide() with the decision feature log on vs off, same run, in process (PGlite)';
 export const timeoutMs = 3 * 60_000;
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = envNumber('BENCH_FLOG_ROUNDS', 15, { integer: true });
 const BATCH = envNumber('BENCH_FLOG_BATCH', 2000, { integer: true });
 const PG_URL = process.env.BENCH_FLOG_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-const load = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
-
 export async function run({ signal, log }) {
-  const { openStorage } = await load('wiring/runtime.js');
-  const { seedDemo, DEMO_REQUEST } = await load('wiring/demo-data.js');
-  const { ServingIndex } = await load('exchange/serving-index.js');
-  const { TrackingSigner } = await load('exchange/tracking.js');
-  const { DecisionService } = await load('exchange/decision.js');
-  const { createMemoryFrequencyCounters } = await load('adapters/memory/frequency-counters.js');
-  const { createPgDecisionFeatureLog } = await load('adapters/postgres/decision-features.js');
-  const { systemClock } = await load('adapters/memory/clock.js');
-  const { createPgDriver } = await load('adapters/postgres/driver.js');
-  const { migrate } = await load('adapters/postgres/migrate.js');
-  const { encodeCtrInput } = await load('core/features/logged.js');
+  const { createPgDecisionFeatureLog } = await loadDist('adapters/postgres/decision-features.js');
+  const { createPgDriver } = await loadDist('adapters/postgres/driver.js');
+  const { migrate } = await loadDist('adapters/postgres/migrate.js');
+  const { encodeCtrInput } = await loadDist('core/features/logged.js');
 
-  const storage = await openStorage({ databaseUrl: null, dataDir: 'memory://' });
+  const { storage, deps, DecisionService, DEMO_REQUEST } = await demoDecisionSetup();
   const schema = `bench_flog_${process.pid}`;
   let pg = null;
   try {
@@ -68,21 +57,6 @@ export async function run({ signal, log }) {
     } finally {
       await admin.close();
     }
-    await seedDemo(storage.store);
-    const index = new ServingIndex({ store: storage.store, nowMs: () => systemClock.nowMs() });
-    await index.refresh();
-    const deps = {
-      index,
-      signer: new TrackingSigner('bench-tracking-secret-0123456789'),
-      clock: systemClock,
-      frequency: createMemoryFrequencyCounters(),
-      config: {
-        publicUrl: 'http://ads.bench',
-        trackingTtlMs: 86_400_000,
-        priors: { ctr: 0.01, cvr: 0.05 },
-        incrementMicros: 0,
-      },
-    };
     const logs = {
       queue: jsonOnlyLog(encodeCtrInput),
       pglite: createPgDecisionFeatureLog(storage.driver, { maxPending: 1_000_000 }),
