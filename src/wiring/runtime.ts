@@ -489,6 +489,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       rtb,
       model: servingModel,
       cvrModel: cvrServingModel,
+      featureLog,
       users,
       reports: createPgReportStore(storage.driver),
       resilience,

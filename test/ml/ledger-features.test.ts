@@ -98,6 +98,9 @@ describe('decision feature log → training rows from the ledger', () => {
     expect(rows.length).toBe(N);
     expect(rt.featureLog!.written).toBe(N);
     expect(rt.featureLog!.dropped).toBe(0);
+    const metrics = (await rt.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain(`adstack_feature_log_records_total{result="written"} ${N}`);
+    expect(metrics).toContain('adstack_feature_log_records_total{result="dropped"} 0');
     const vec = new Float64Array(CTR_SCHEMA.size);
     const p = rows.map((r) => {
       vectorize(decodeCtrInput(r.input), vec);
