@@ -10,6 +10,8 @@ import { compileForest } from '../../src/core/scoring/compile.js';
 import { predictBatch, predictMargins, predictRow } from '../../src/core/scoring/evaluate.js';
 import { referenceMargin } from '../../src/core/scoring/model.js';
 import { importLightgbmText } from '../../src/ml/import/lightgbm.js';
+import { loadModelText } from '../../src/ml/model-file.js';
+import { predictLines } from '../../src/ml/predict-stream.js';
 
 const dir = new URL('../fixtures/ml/lightgbm-leaves/', import.meta.url);
 const read = (name: string): string => readFileSync(new URL(name, dir), 'utf8');
@@ -64,6 +66,17 @@ describe('LightGBM import vs the LightGBM library (DART breast-cancer model)', (
     // The rows span both classes, so a constant or inverted scorer could not pass.
     expect(Math.min(...expected)).toBeLessThan(0.3);
     expect(Math.max(...expected)).toBeGreaterThan(0.8);
+  });
+
+  it('gives the same probabilities through the `adstack predict` contract (format detected)', async () => {
+    const loaded = loadModelText(modelText);
+    expect(loaded.source).toBe('lightgbm');
+    let out = '';
+    const lines = rows.map((r) => JSON.stringify(r));
+    expect(await predictLines(loaded.scorer, lines, (c) => (out += c))).toBe(rows.length);
+    const got = out.trim().split('\n').map(Number);
+    const expected = libraryMargin.map((m) => 1 / (1 + Math.exp(-m)));
+    expect(maxAbsDiff(got, expected)).toBeLessThanOrEqual(1e-6);
   });
 
   it('fails when a rule is broken (the comparison has teeth)', () => {
