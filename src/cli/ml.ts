@@ -294,6 +294,7 @@ interface LedgerTrainOpts {
   since?: string;
   until?: string;
   attributionWindow: number;
+  loggedInputsOnly?: boolean;
   holdoutFraction: number;
   validFraction: number;
   trees: number;
@@ -355,6 +356,7 @@ async function trainFromLedgerCommand(o: LedgerTrainOpts): Promise<void> {
     const now = new Date();
     const res = await trainFromLedger(storage.driver, {
       attributionWindowMs: o.attributionWindow * 1000,
+      loggedInputsOnly: o.loggedInputsOnly === true,
       fromMs: timeArg('since', o.since),
       toMs: timeArg('until', o.until),
       holdoutFraction: o.holdoutFraction,
@@ -397,7 +399,13 @@ async function trainFromLedgerCommand(o: LedgerTrainOpts): Promise<void> {
     if (treesStarted) treeBar.stop();
     err(
       `ledger: ${res.data.impressions} impressions, ${res.data.clicks} clicks within ${o.attributionWindow} s; ` +
-        `${res.data.loggedInputs} rows from logged decision inputs; ` +
+        `${res.data.loggedInputs} rows from logged decision inputs` +
+        (res.data.skippedUnlogged > 0
+          ? ` (${res.data.skippedUnlogged} impressions without one left out)`
+          : res.data.loggedInputs > 0 && res.data.loggedInputs < res.data.impressions
+            ? ' (the rest from the ledger alone: consider --logged-inputs-only)'
+            : '') +
+        '; ' +
         `${res.data.notInLedger.length} of ${CTR_SCHEMA.size} features have no value in any row` +
         (res.data.missingCatalog > 0
           ? `; ${res.data.missingCatalog} impressions have no catalog row`
@@ -588,6 +596,10 @@ export function registerMlCommands(program: Command): void {
       'a click counts if within this many seconds after the impression',
       int('attribution-window'),
       3600,
+    )
+    .option(
+      '--logged-inputs-only',
+      'train only on impressions whose decision feature input was logged (no ledger-only rows)',
     )
     .option(
       '--holdout-fraction <x>',

@@ -165,6 +165,14 @@ describe('decision feature log → training rows from the ledger', () => {
     const withValue = names.filter((_, j) => !Number.isNaN(last[j]!));
     expect(withValue.length).toBeGreaterThan(0);
     expect(withValue.every((n) => LEDGER_FEATURES.includes(n))).toBe(true);
+    // --logged-inputs-only leaves it out, and says so.
+    const only = await readLedgerTrainingData(rt.storage.driver, {
+      attributionWindowMs: 3_600_000,
+      loggedInputsOnly: true,
+    });
+    expect(only.numRows).toBe(N);
+    expect(only.meta.skippedUnlogged).toBe(1);
+    expect(Array.from(only.features)).toEqual(Array.from(data.features.subarray(0, N * nf)));
   });
 
   it('has no default in the config (the runtime turns it on for PostgreSQL only)', () => {

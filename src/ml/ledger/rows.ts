@@ -44,6 +44,12 @@ export interface LedgerRowsOptions {
   toMs?: number;
   /** A click counts if it happened within this many ms after the impression. */
   attributionWindowMs: number;
+  /**
+   * Skip impressions whose decision input was not logged (counted in `meta.skippedUnlogged`).
+   * Their ledger-only rows have the request's features missing by construction, which serving
+   * never shows the model when the request carries them: mixing both kinds is a skew of its own.
+   */
+  loggedInputsOnly?: boolean;
   pageSize?: number;
   /** Called with (rows read, total impressions in range) after each page. */
   onProgress?: (done: number, total: number) => void;
@@ -67,6 +73,8 @@ export interface LedgerTrainingData extends TrainingData {
     loggedInputs: number;
     /** Logged inputs that could not be read (those rows fell back to ledger + catalog). */
     unreadableInputs: number;
+    /** Impressions left out by `loggedInputsOnly` (no readable logged input). */
+    skippedUnlogged: number;
     /** Features with no value in any row read (always missing for the model). */
     notInLedger: readonly string[];
   };
@@ -150,6 +158,7 @@ export async function readLedgerTrainingData(
   let missingCatalog = 0;
   let loggedInputs = 0;
   let unreadableInputs = 0;
+  let skippedUnlogged = 0;
   const present = new Uint8Array(nf);
   let lastSeq: string | number = 0;
   for (;;) {
@@ -187,6 +196,9 @@ export async function readLedgerTrainingData(
       if (logged !== null) {
         loggedInputs++;
         vectorize(logged, vec);
+      } else if (opts.loggedInputsOnly === true) {
+        skippedUnlogged++;
+        continue;
       } else {
         vectorize(ledgerOnlyInput(r), vec);
         if (r.pricing_model === null || r.format === null) missingCatalog++;
@@ -221,6 +233,7 @@ export async function readLedgerTrainingData(
       missingCatalog,
       loggedInputs,
       unreadableInputs,
+      skippedUnlogged,
       notInLedger: featureNames.filter((_, j) => present[j] === 0),
     },
   };
