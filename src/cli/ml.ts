@@ -294,6 +294,7 @@ interface LedgerTrainOpts {
   since?: string;
   until?: string;
   attributionWindow: number;
+  loggedInputsOnly?: boolean;
   holdoutFraction: number;
   validFraction: number;
   trees: number;
@@ -355,6 +356,7 @@ async function trainFromLedgerCommand(o: LedgerTrainOpts): Promise<void> {
     const now = new Date();
     const res = await trainFromLedger(storage.driver, {
       attributionWindowMs: o.attributionWindow * 1000,
+      loggedInputsOnly: o.loggedInputsOnly === true,
       fromMs: timeArg('since', o.since),
       toMs: timeArg('until', o.until),
       holdoutFraction: o.holdoutFraction,
@@ -397,7 +399,14 @@ async function trainFromLedgerCommand(o: LedgerTrainOpts): Promise<void> {
     if (treesStarted) treeBar.stop();
     err(
       `ledger: ${res.data.impressions} impressions, ${res.data.clicks} clicks within ${o.attributionWindow} s; ` +
-        `${res.data.notInLedger.length} of ${CTR_SCHEMA.size} features are not in the ledger (always missing)` +
+        `${res.data.loggedInputs} rows from logged decision inputs` +
+        (res.data.skippedUnlogged > 0
+          ? ` (${res.data.skippedUnlogged} impressions without one left out)`
+          : res.data.loggedInputs > 0 && res.data.loggedInputs < res.data.impressions
+            ? ' (the rest from the ledger alone: consider --logged-inputs-only)'
+            : '') +
+        '; ' +
+        `${res.data.notInLedger.length} of ${CTR_SCHEMA.size} features have no value in any row` +
         (res.data.missingCatalog > 0
           ? `; ${res.data.missingCatalog} impressions have no catalog row`
           : ''),
@@ -460,33 +469,9 @@ async function predict(o: { model: string }): Promise<void> {
   }
 }
 
-export function registerMlCommands(program: Command): void {
-  program
-    .command('gen-ctr-data')
-    .description(
-      'Make a synthetic CTR data set (or, --target cvr, conversions among clicks) with known probabilities',
-    )
-    .requiredOption('--rows <n>', 'number of rows (clicked rows for --target cvr)', int('rows', 1))
-    .option('--seed <n>', 'random seed', int('seed'), 1)
-    .option('--out <file>', 'output file', 'ctr-data.ctr')
-    .option('--target <t>', 'ctr (clicks per impression) | cvr (conversions per click)', 'ctr')
-    .action((o: { rows: number; seed: number; out: string; target: string }) =>
-      guarded(() => genCtrData(o)),
-    );
-  program
-    .command('train')
-    .description(
-      'Train a CTR model (GBDT, FTRL logistic regression or factorization machine) from a data set',
-    )
-    .requiredOption('--data <file>', 'data set from gen-ctr-data')
-    .option('--out <file>', 'model file to write', 'ctr-model.json')
-    .option('--model <kind>', 'gbdt | ftrl | fm', 'gbdt')
-    .option(
-      '--valid-fraction <x>',
-      'last fraction of rows held out for validation',
-      real('valid-fraction'),
-      0.2,
-    )
+/** The GBDT shape options `train` and `train-from-ledger` share. */
+function gbdtShapeOptions(cmd: Command): Command {
+  return cmd
     .option('--trees <n>', 'number of trees', int('trees', 1), DEFAULT_GBDT_PARAMS.numTrees)
     .option(
       '--learning-rate <x>',
@@ -511,7 +496,54 @@ export function registerMlCommands(program: Command): void {
       'minimum rows per leaf',
       int('min-data-in-leaf', 1),
       DEFAULT_GBDT_PARAMS.minDataInLeaf,
+    );
+}
+
+/** Threads, seed and calibration, shared by `train` and `train-from-ledger`. */
+function commonTrainOptions(cmd: Command): Command {
+  return cmd
+    .option('--threads <n>', 'threads for histogram building', int('threads', 1), 2)
+    .option('--seed <n>', 'random seed', int('seed'), 1)
+    .option(
+      '--calibrate <kind>',
+      'none | platt | isotonic (fitted on the validation rows)',
+      'none',
+    );
+}
+
+function checkCalibrate(kind: string): void {
+  if (!['none', 'platt', 'isotonic'].includes(kind))
+    throw new UsageError('--calibrate must be none, platt or isotonic');
+}
+
+export function registerMlCommands(program: Command): void {
+  program
+    .command('gen-ctr-data')
+    .description(
+      'Make a synthetic CTR data set (or, --target cvr, conversions among clicks) with known probabilities',
     )
+    .requiredOption('--rows <n>', 'number of rows (clicked rows for --target cvr)', int('rows', 1))
+    .option('--seed <n>', 'random seed', int('seed'), 1)
+    .option('--out <file>', 'output file', 'ctr-data.ctr')
+    .option('--target <t>', 'ctr (clicks per impression) | cvr (conversions per click)', 'ctr')
+    .action((o: { rows: number; seed: number; out: string; target: string }) =>
+      guarded(() => genCtrData(o)),
+    );
+  const trainCmd = program
+    .command('train')
+    .description(
+      'Train a CTR model (GBDT, FTRL logistic regression or factorization machine) from a data set',
+    )
+    .requiredOption('--data <file>', 'data set from gen-ctr-data')
+    .option('--out <file>', 'model file to write', 'ctr-model.json')
+    .option('--model <kind>', 'gbdt | ftrl | fm', 'gbdt')
+    .option(
+      '--valid-fraction <x>',
+      'last fraction of rows held out for validation',
+      real('valid-fraction'),
+      0.2,
+    );
+  gbdtShapeOptions(trainCmd)
     .option('--lambda <x>', 'L2 regularisation', real('lambda'), DEFAULT_GBDT_PARAMS.lambdaL2)
     .option(
       '--min-gain <x>',
@@ -537,22 +569,19 @@ export function registerMlCommands(program: Command): void {
       'stop after n trees without validation improvement (0 = off)',
       int('early-stopping'),
       0,
-    )
-    .option('--threads <n>', 'threads for histogram building', int('threads', 1), 2)
-    .option('--seed <n>', 'random seed', int('seed'), 1)
-    .option('--calibrate <kind>', 'none | platt | isotonic (fitted on the validation rows)', 'none')
+    );
+  commonTrainOptions(trainCmd)
     .option('--version <v>', 'model version for the manifest')
     .option('--sign-key <file>', 'Ed25519 private key (PEM): write <out>.sig beside the model')
     .action((o: TrainOpts) =>
       guarded(async () => {
         if (o.model !== 'gbdt' && o.model !== 'ftrl' && o.model !== 'fm')
           throw new UsageError('--model must be gbdt, ftrl or fm');
-        if (!['none', 'platt', 'isotonic'].includes(o.calibrate))
-          throw new UsageError('--calibrate must be none, platt or isotonic');
+        checkCalibrate(o.calibrate);
         await train(o);
       }),
     );
-  program
+  const ledgerCmd = program
     .command('train-from-ledger')
     .description(
       'Train a CTR GBDT from the event ledger (impressions joined to clicks), check it, write and sign it',
@@ -569,6 +598,10 @@ export function registerMlCommands(program: Command): void {
       3600,
     )
     .option(
+      '--logged-inputs-only',
+      'train only on impressions whose decision feature input was logged (no ledger-only rows)',
+    )
+    .option(
       '--holdout-fraction <x>',
       'most recent rows held out for the checks',
       real('holdout-fraction'),
@@ -579,35 +612,8 @@ export function registerMlCommands(program: Command): void {
       'of the rest, rows for early stopping / calibration',
       real('valid-fraction'),
       0.15,
-    )
-    .option('--trees <n>', 'number of trees', int('trees', 1), DEFAULT_GBDT_PARAMS.numTrees)
-    .option(
-      '--learning-rate <x>',
-      'shrinkage',
-      real('learning-rate'),
-      DEFAULT_GBDT_PARAMS.learningRate,
-    )
-    .option(
-      '--num-leaves <n>',
-      'leaves per tree',
-      int('num-leaves', 2),
-      DEFAULT_GBDT_PARAMS.numLeaves,
-    )
-    .option(
-      '--max-depth <n>',
-      'maximum tree depth',
-      int('max-depth', 1),
-      DEFAULT_GBDT_PARAMS.maxDepth,
-    )
-    .option(
-      '--min-data-in-leaf <n>',
-      'minimum rows per leaf',
-      int('min-data-in-leaf', 1),
-      DEFAULT_GBDT_PARAMS.minDataInLeaf,
-    )
-    .option('--threads <n>', 'threads for histogram building', int('threads', 1), 2)
-    .option('--seed <n>', 'random seed', int('seed'), 1)
-    .option('--calibrate <kind>', 'none | platt | isotonic (fitted on the validation rows)', 'none')
+    );
+  commonTrainOptions(gbdtShapeOptions(ledgerCmd))
     .option(
       '--min-rows <n>',
       'quarantine: minimum training rows',
@@ -641,8 +647,7 @@ export function registerMlCommands(program: Command): void {
     .option('--version <v>', 'model version for the manifest')
     .action((o: LedgerTrainOpts) =>
       guarded(async () => {
-        if (!['none', 'platt', 'isotonic'].includes(o.calibrate))
-          throw new UsageError('--calibrate must be none, platt or isotonic');
+        checkCalibrate(o.calibrate);
         for (const [k, v] of [
           ['holdout-fraction', o.holdoutFraction],
           ['valid-fraction', o.validFraction],

@@ -20,6 +20,12 @@ export interface Config {
   readonly trackingSecret: string;
   readonly trackingSecretIsDefault: boolean;
   readonly trackingTtlMs: number;
+  /**
+   * Decision feature log (issue 5, training from the ledger): queued records before new ones are
+   * dropped; 0 turns the log off. Unset (null): 10,000 with PostgreSQL, off with PGlite (whose
+   * inserts would run on the server's own thread).
+   */
+  readonly featureLogMaxPending: number | null;
   readonly refreshIntervalMs: number;
   /** Budget timeout monitor (lease reclaim/return, spend refresh, lost counters); ms. */
   readonly budgetMonitorIntervalMs: number;
@@ -186,6 +192,10 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     trackingTtlMs: int(env, 'ADSTACK_TRACKING_TTL_S', 86_400, 60, 30 * 86_400) * 1000,
     refreshIntervalMs: int(env, 'ADSTACK_REFRESH_INTERVAL_MS', 5000, 100, 3_600_000),
     budgetMonitorIntervalMs: int(env, 'ADSTACK_BUDGET_MONITOR_INTERVAL_MS', 5000, 100, 3_600_000),
+    featureLogMaxPending:
+      str(env, 'ADSTACK_FEATURE_LOG_MAX_PENDING') === undefined
+        ? null
+        : int(env, 'ADSTACK_FEATURE_LOG_MAX_PENDING', 10_000, 0, 1_000_000),
     budgetReconcileIntervalMs: int(
       env,
       'ADSTACK_BUDGET_RECONCILE_INTERVAL_MS',

@@ -36,9 +36,10 @@ import {
   type LossReason,
 } from '../core/reasons.js';
 import type { Clock } from '../ports/clock.js';
+import type { DecisionFeatureLog } from '../ports/decision-features.js';
 import type { FrequencyCapRule, FrequencyCounters } from '../ports/frequency-counters.js';
 import { BudgetManager, type BudgetReservation } from './budget.js';
-import { PredictionStage, type PredictionSummary } from './prediction.js';
+import { candidateInput, PredictionStage, type PredictionSummary } from './prediction.js';
 import type { DecisionDeadline, DegradedStage } from './resilient/deadline.js';
 import type { ServingIndex } from './serving-index.js';
 import type { TrackingSigner } from './tracking.js';
@@ -62,6 +63,8 @@ export interface DecisionDeps {
   /** Budget leases and pacing; without it budgets are not enforced (bare-service tests). */
   budgets?: BudgetManager;
   newId?: () => string;
+  /** Logs each fill's feature input for training from the ledger (issue 5; best effort). */
+  featureLog?: DecisionFeatureLog;
   /** Sees every decision's stage timings (tracing, src/exchange/resilient/tracing.ts). */
   observer?: DecisionObserver;
   /** The degradation ladder's current step, for the explain output. */
@@ -548,6 +551,11 @@ export class DecisionService {
       decisionId,
       reservation,
     );
+    this.deps.featureLog?.record({
+      decisionId,
+      decidedAtMs: nowMs,
+      input: candidateInput(req, winner, nowMs),
+    });
     if (verdicts !== null) {
       stageMs.render = lap(t);
       verdicts.push({

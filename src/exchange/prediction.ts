@@ -10,6 +10,8 @@
  *   or user × advertiser history yet, so those groups are missing (NaN), and so is the local
  *   hour: the request has no time zone, and the UTC hour is not the user's hour. The model
  *   sends missing values along each split's learned default direction.
+ * - `candidateInput` builds each candidate's input; the decision logs its winner's through the
+ *   decision feature log, which is what training from the ledger vectorizes (no skew).
  * - CVR: a second slot (ADSTACK_CVR_MODEL_PATH, `ServingModel` with target 'cvr') scores the
  *   CVR of the CPA candidates (a CPA bid's eCPM is bid × pCTR × pCVR); the same feature rows
  *   feed both models (CVR models are trained on the same feature schema). Only CPA candidates
@@ -32,6 +34,7 @@ import type { Prediction } from '../core/auction/index.js';
 import type { AdRequest } from '../core/domain/ad-request.js';
 import type { Campaign, Creative } from '../core/domain/entities.js';
 import { servingInput } from '../core/features/from-request.js';
+import type { CtrInput } from '../core/features/input.js';
 import { CTR_SCHEMA, vectorize } from '../core/features/schema.js';
 import type { LoadedModel, ModelSource, ModelTarget } from '../ml/model-file.js';
 import { ModelSlot, trustedKeys, type RejectReason } from '../ml/registry.js';
@@ -97,6 +100,16 @@ export interface PredictionResilience {
   guard?: DependencyGuard;
 }
 
+/**
+ * The feature input of one candidate: what the predict stage vectorizes, and what the decision
+ * logs for its winner (src/ports/decision-features.ts) so that training from the ledger sees the
+ * served row. `servingInput` leaves the local hour and weekday missing (the request has no time
+ * zone).
+ */
+export function candidateInput(req: AdRequest, c: PredictionCandidate, nowMs: number): CtrInput {
+  return servingInput({ request: req, campaign: c.campaign, creative: c.creative, nowMs });
+}
+
 export class PredictionStage {
   private rows = new Float64Array(0);
   private out = new Float64Array(0);
@@ -156,18 +169,8 @@ export class PredictionStage {
       this.rows = new Float64Array(n * nf);
       this.out = new Float64Array(n);
     }
-    for (let i = 0; i < n; i++) {
-      const c = candidates[i]!;
-      // servingInput leaves the local hour and weekday missing (the request has no time zone);
-      // training from the ledger builds its rows with the same function.
-      const input = servingInput({
-        request: req,
-        campaign: c.campaign,
-        creative: c.creative,
-        nowMs,
-      });
-      vectorize(input, this.rows, i * nf);
-    }
+    for (let i = 0; i < n; i++)
+      vectorize(candidateInput(req, candidates[i]!, nowMs), this.rows, i * nf);
     // The CPA candidates' rows, packed for the CVR model (the others' eCPM ignores CVR).
     let nCpa = 0;
     if (cvrModel !== null) {

@@ -11,6 +11,7 @@ import type { ServingModel } from '../exchange/prediction.js';
 import type { DecisionDeadline } from '../exchange/resilient/deadline.js';
 import type { Resilience } from '../exchange/resilient/resilience.js';
 import type { CampaignStore } from '../ports/campaign-store.js';
+import type { DecisionFeatureLog } from '../ports/decision-features.js';
 import type { DependencyCheck } from '../ports/health.js';
 import { Authenticator } from './plugins/auth.js';
 import { errorBody, frameworkErrors, installErrorHandling } from './plugins/errors.js';
@@ -44,6 +45,8 @@ export interface AppDeps {
   model?: ServingModel | null;
   /** The CVR model slot (ADSTACK_CVR_MODEL_PATH); absent or null = the CVR prior. */
   cvrModel?: ServingModel | null;
+  /** The decision feature log (metrics only); absent or null = off. */
+  featureLog?: DecisionFeatureLog | null;
   /** Profiles and GDPR erasure (`/v1/users`, src/server/routes/users.ts). */
   users?: UserService;
   /** Hourly report rollups (`GET /v1/reports`, src/server/routes/reports.ts). */
@@ -167,6 +170,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   registerModelRoutes(app, {
     model: deps.model ?? null,
     cvrModel: deps.cvrModel ?? null,
+    featureLog: deps.featureLog ?? null,
     auth,
     metrics,
   });

@@ -20,6 +20,7 @@ import {
 } from '../adapters/postgres/campaign-store.js';
 import { createPgBudgetLedger } from '../adapters/postgres/budget-ledger.js';
 import { createPgDriver, createPgliteDriver, type SqlDriver } from '../adapters/postgres/driver.js';
+import { createPgDecisionFeatureLog } from '../adapters/postgres/decision-features.js';
 import { createPgLedger } from '../adapters/postgres/ledger.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { createRedisBudgetCounters } from '../adapters/redis/budget-counters.js';
@@ -33,6 +34,7 @@ import type { FeatureStore } from '../ports/feature-store.js';
 import { WindowedAggregates } from '../stream/aggregates.js';
 import { TieredCache } from '../core/cache/tiered.js';
 import type { ProfileStore, UserProfile } from '../ports/profile-store.js';
+import type { DecisionFeatureLog } from '../ports/decision-features.js';
 import {
   ErasureGuardedFrequency,
   PROFILE_NAMESPACE,
@@ -129,6 +131,8 @@ export interface Runtime {
   /** This process's budget leases (issue 6). */
   budgets: BudgetManager;
   budgetCounters: BudgetCounters;
+  /** The decision feature log (null when off: ADSTACK_FEATURE_LOG_MAX_PENDING=0, or PGlite). */
+  featureLog: DecisionFeatureLog | null;
   /** Runs the reconciliation job once (also on its interval) and returns its rows. */
   reconcileBudgets(): Promise<ReconciliationRow[]>;
   close(): Promise<void>;
@@ -425,7 +429,18 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     frequency,
   });
   closers.push(() => rtb.close());
+  // Each fill's feature input, for training from the ledger without skew (issue 5). Off by
+  // default on PGlite: its inserts run on this thread (bench/README.md, ml-featurelog).
+  const featureLogMax = config.featureLogMaxPending ?? (config.databaseUrl !== null ? 10_000 : 0);
+  const featureLog =
+    featureLogMax > 0
+      ? createPgDecisionFeatureLog(storage.driver, {
+          maxPending: featureLogMax,
+          onError: (e) => app.log.warn({ err: e }, 'decision feature log: write failed'),
+        })
+      : null;
   const decisions = new DecisionService({
+    ...(featureLog !== null ? { featureLog } : {}),
     // The model's breaker and the ladder's "skip ML" step both fall back to the priors.
     prediction: new PredictionStage(
       DEFAULT_PRIORS,
@@ -474,6 +489,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       rtb,
       model: servingModel,
       cvrModel: cvrServingModel,
+      featureLog,
       users,
       reports: createPgReportStore(storage.driver),
       resilience,
@@ -564,6 +580,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     },
     budgets,
     budgetCounters,
+    featureLog,
     reconcileBudgets: reconcile,
     close() {
       closing ??= (async () => {
@@ -579,6 +596,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
         await Promise.allSettled([...leaseWrites]);
         await pipeline.close(); // in-flight appends; drains a non-durable log into the ledger
         await ledger.close(); // waits for queued ledger writes
+        await featureLog?.close(); // writes the queued decision feature inputs
         for (const c of closers) await c();
         await storage.driver.close();
       })();

@@ -1,10 +1,11 @@
 /**
- * LightGBM text import. No LightGBM package exists in Debian on this machine (and PyPI is not
+ * LightGBM text import, decision rules. (Parity with the real library: import-lightgbm-library.test.ts.)
+ * No LightGBM package exists in Debian on this machine (and PyPI is not
  * reachable), so these tests use a hand-written model file in LightGBM's v4 text layout whose
  * predictions are derived by hand below, node by node — not predictions made by the library.
  * What this proves: the parser reads the layout and the documented decision rules (`<=`,
- * decision_type bits, missing types, leaf numbering). What it does not prove: agreement with the
- * library on a real trained model.
+ * decision_type bits, missing types, leaf numbering), including NaN and on-threshold rows that the
+ * library-made fixture does not contain.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -15,9 +15,10 @@
  * random-forest averaging (average_output), the Zero missing type (zero_as_missing=true), and
  * objectives other than binary / cross_entropy / regression.
  *
- * Honesty note: no LightGBM package exists in Debian here, so the parity tests use hand-written
- * model files whose predictions are derived by hand (test/fixtures/ml/lgb-*.txt), not
- * predictions made by the library.
+ * Tests: test/ml/import-lightgbm-library.test.ts compares with raw scores made by the LightGBM
+ * library itself (a 10-tree DART binary model, 57 rows, fixture data from dmitryikh/leaves:
+ * margins agree to 1e-12); test/ml/import-lightgbm.test.ts covers the decision rules (NaN,
+ * missing types, `<=` at the threshold) on a hand-written model with hand-derived predictions.
  */
 import { nextUp64 } from '../../core/scoring/float.js';
 import {

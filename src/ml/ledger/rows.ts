@@ -2,18 +2,19 @@
  * Training rows from the event ledger (`adstack train-from-ledger`, issue 5 "train … from the
  * event ledger (impressions joined to clicks by impression id within an attribution window)").
  *
- * What the ledger holds, and therefore what a row can know (migration 002_ledger.sql): per event
- * the kind (impression | click), decision id, advertiser, campaign, creative, placement, spend
- * and time. Joined through the catalog: the campaign's pricing model and bid, the creative's
- * format. That is all. The request's geo, device, OS and interests, the user's profile and every
- * aggregate are NOT logged, so those features are missing (NaN) in every ledger row — the model
- * learns from the ad side only (advertiser, campaign, creative type, CPM bid). Closing the gap
- * needs the decision's `CtrInput` (or the request) logged with the impression; see
- * src/ml/README.md.
- *
- * Same code path as serving: each impression becomes a `CtrInput` through `servingInput` from
- * src/core/features/from-request.ts — the function the decision's predict stage calls — with a
- * request that carries only the placement id (what the ledger knows), then `vectorize`.
+ * Features, two sources:
+ * - The decision feature log (migration 006, `decision_features`; src/ports/decision-features.ts):
+ *   the decision path logs the winner's `CtrInput` — the very object its predict stage
+ *   vectorized (`candidateInput`, src/exchange/prediction.ts) — by decision id. An impression
+ *   whose decision was logged becomes `vectorize(logged input)`: the served row, with every
+ *   feature the request carried (geo, device, OS, interests …) and the bid as it was then.
+ * - Otherwise (decisions before the log existed, records the bounded log dropped): what the
+ *   ledger itself holds (migration 002: decision id, advertiser, campaign, creative, placement,
+ *   spend, time) joined through today's catalog (pricing model, bid, creative format), through
+ *   the same `servingInput` with a request that carries only the placement id. Such a row has
+ *   the ad-side features only (`LEDGER_FEATURES`); the rest are missing (NaN).
+ * `meta.loggedInputs` counts the rows of the first kind; `meta.notInLedger` lists the features
+ * that have no value in any row read.
  *
  * Label: the impression `impression:<d>` is clicked iff the ledger has `click:<d>` for the same
  * decision id with occurred_at in [impression time, impression time + window]. The click is
@@ -26,7 +27,9 @@
  * most recent rows.
  */
 import type { CreativeFormat } from '../../core/domain/entities.js';
+import type { CtrInput } from '../../core/features/input.js';
 import { servingInput } from '../../core/features/from-request.js';
+import { decodeCtrInput, LoggedInputError } from '../../core/features/logged.js';
 import { CTR_SCHEMA, vectorize } from '../../core/features/schema.js';
 import type { TrainingData } from '../gbdt/train.js';
 
@@ -41,6 +44,12 @@ export interface LedgerRowsOptions {
   toMs?: number;
   /** A click counts if it happened within this many ms after the impression. */
   attributionWindowMs: number;
+  /**
+   * Skip impressions whose decision input was not logged (counted in `meta.skippedUnlogged`).
+   * Their ledger-only rows have the request's features missing by construction, which serving
+   * never shows the model when the request carries them: mixing both kinds is a skew of its own.
+   */
+  loggedInputsOnly?: boolean;
   pageSize?: number;
   /** Called with (rows read, total impressions in range) after each page. */
   onProgress?: (done: number, total: number) => void;
@@ -58,14 +67,20 @@ export interface LedgerTrainingData extends TrainingData {
     attributionWindowMs: number;
     firstImpressionMs: number | null;
     lastImpressionMs: number | null;
-    /** Impressions whose campaign or creative is no longer in the catalog. */
+    /** Impressions whose campaign or creative is no longer in the catalog (ledger-only rows). */
     missingCatalog: number;
-    /** Features no ledger row can fill (user, context, history): always missing. */
+    /** Rows built from the decision's logged feature input (the rest: ledger + catalog only). */
+    loggedInputs: number;
+    /** Logged inputs that could not be read (those rows fell back to ledger + catalog). */
+    unreadableInputs: number;
+    /** Impressions left out by `loggedInputsOnly` (no readable logged input). */
+    skippedUnlogged: number;
+    /** Features with no value in any row read (always missing for the model). */
     notInLedger: readonly string[];
   };
 }
 
-/** Features a ledger row can carry; every other feature is missing by construction. */
+/** Features a row without a logged decision input can carry (ledger + catalog). */
 export const LEDGER_FEATURES: readonly string[] = CTR_SCHEMA.features
   .map((f) => f.name)
   .filter(
@@ -87,13 +102,15 @@ interface Row {
   bid_micros: number | null;
   format: string | null;
   clicked: boolean;
+  /** The decision's logged `CtrInput` (JSON), when the decision feature log has it. */
+  input: string | null;
 }
 
 const PAGE_SQL = `
 SELECT i.seq, i.decision_id, i.advertiser_id, i.campaign_id, i.placement_id,
        (extract(epoch FROM i.occurred_at) * 1000)::float8 AS occurred_ms,
        c.pricing_model, c.bid_micros::float8 AS bid_micros, cr.format,
-       (k.seq IS NOT NULL) AS clicked
+       (k.seq IS NOT NULL) AS clicked, f.input
   FROM ledger_events i
   LEFT JOIN ledger_events k
     ON k.event_key = 'click:' || i.decision_id
@@ -103,6 +120,7 @@ SELECT i.seq, i.decision_id, i.advertiser_id, i.campaign_id, i.placement_id,
    AND k.occurred_at <= i.occurred_at + ($4::float8 * interval '1 millisecond')
   LEFT JOIN campaigns c ON c.id = i.campaign_id
   LEFT JOIN creatives cr ON cr.id = i.creative_id
+  LEFT JOIN decision_features f ON f.decision_id = i.decision_id
  WHERE i.kind = 'impression'
    AND i.occurred_at >= to_timestamp($1::float8 / 1000)
    AND i.occurred_at < to_timestamp($2::float8 / 1000)
@@ -138,6 +156,10 @@ export async function readLedgerTrainingData(
   let n = 0;
   let clicks = 0;
   let missingCatalog = 0;
+  let loggedInputs = 0;
+  let unreadableInputs = 0;
+  let skippedUnlogged = 0;
+  const present = new Uint8Array(nf);
   let lastSeq: string | number = 0;
   for (;;) {
     const page: Row[] = await db.query<Row>(PAGE_SQL, [
@@ -162,22 +184,26 @@ export async function readLedgerTrainingData(
       times = t;
     }
     for (const r of page) {
-      if (r.pricing_model === null || r.format === null) missingCatalog++;
-      const input = servingInput({
-        request: { placement_id: r.placement_id },
-        campaign: {
-          id: r.campaign_id,
-          advertiser_id: r.advertiser_id,
-          // An unknown pricing model leaves bid_cpm missing, as a CPC/CPA bid does.
-          pricing_model: r.pricing_model === 'cpm' ? 'cpm' : 'cpc',
-          bid_micros: r.bid_micros ?? 0,
-        },
-        // A creative gone from the catalog: its type is cleared below.
-        creative: { format: (r.format ?? 'banner') as CreativeFormat },
-        nowMs: r.occurred_ms,
-      });
-      if (r.format === null) input.ad.creativeType = undefined;
-      vectorize(input, vec);
+      let logged: CtrInput | null = null;
+      if (r.input !== null) {
+        try {
+          logged = decodeCtrInput(r.input);
+        } catch (e) {
+          if (!(e instanceof LoggedInputError)) throw e;
+          unreadableInputs++;
+        }
+      }
+      if (logged !== null) {
+        loggedInputs++;
+        vectorize(logged, vec);
+      } else if (opts.loggedInputsOnly === true) {
+        skippedUnlogged++;
+        continue;
+      } else {
+        vectorize(ledgerOnlyInput(r), vec);
+        if (r.pricing_model === null || r.format === null) missingCatalog++;
+      }
+      for (let j = 0; j < nf; j++) if (vec[j] === vec[j]) present[j] = 1;
       features.set(vec, n * nf);
       labels[n] = r.clicked ? 1 : 0;
       clicks += labels[n]!;
@@ -189,7 +215,6 @@ export async function readLedgerTrainingData(
     if (page.length < pageSize) break;
   }
   const featureNames = CTR_SCHEMA.features.map((f) => f.name);
-  const ledgerSet = new Set(LEDGER_FEATURES);
   return {
     numRows: n,
     numFeatures: nf,
@@ -206,9 +231,31 @@ export async function readLedgerTrainingData(
       firstImpressionMs: n > 0 ? minOf(times.subarray(0, n)) : null,
       lastImpressionMs: n > 0 ? -minOf(times.subarray(0, n).map((t) => -t)) : null,
       missingCatalog,
-      notInLedger: featureNames.filter((f) => !ledgerSet.has(f)),
+      loggedInputs,
+      unreadableInputs,
+      skippedUnlogged,
+      notInLedger: featureNames.filter((_, j) => present[j] === 0),
     },
   };
+}
+
+/** The input of an impression whose decision input was not logged: ledger + today's catalog. */
+function ledgerOnlyInput(r: Row): CtrInput {
+  const input = servingInput({
+    request: { placement_id: r.placement_id },
+    campaign: {
+      id: r.campaign_id,
+      advertiser_id: r.advertiser_id,
+      // An unknown pricing model leaves bid_cpm missing, as a CPC/CPA bid does.
+      pricing_model: r.pricing_model === 'cpm' ? 'cpm' : 'cpc',
+      bid_micros: r.bid_micros ?? 0,
+    },
+    // A creative gone from the catalog: its type is cleared below.
+    creative: { format: (r.format ?? 'banner') as CreativeFormat },
+    nowMs: r.occurred_ms,
+  });
+  if (r.format === null) input.ad.creativeType = undefined;
+  return input;
 }
 
 function minOf(xs: Float64Array): number {

@@ -26,6 +26,8 @@ export const LEDGER_REQUIRED_FEATURES: readonly string[] = LEDGER_FEATURES.filte
 
 export interface TrainFromLedgerOptions {
   attributionWindowMs: number;
+  /** Train only on impressions whose decision input was logged (rows.ts). */
+  loggedInputsOnly?: boolean;
   fromMs?: number;
   toMs?: number;
   holdoutFraction?: number;
@@ -53,6 +55,7 @@ export async function trainFromLedger(
     fromMs: o.fromMs,
     toMs: o.toMs,
     attributionWindowMs: o.attributionWindowMs,
+    loggedInputsOnly: o.loggedInputsOnly,
     onProgress: o.onReadProgress,
   });
   const iso = (ms: number | null): string | null =>
@@ -84,7 +87,9 @@ export async function trainFromLedger(
         from: iso(data.meta.firstImpressionMs),
         to: iso(data.meta.lastImpressionMs),
         missingCatalog: data.meta.missingCatalog,
-        featuresNotInLedger: data.meta.notInLedger.length,
+        loggedInputs: data.meta.loggedInputs,
+        skippedUnlogged: data.meta.skippedUnlogged,
+        featuresWithoutValues: data.meta.notInLedger.length,
       },
     },
     onIteration: o.onIteration,

@@ -17,12 +17,14 @@
  * Metrics: `adstack_model_rejected_total{reason}` (CTR slot refusals since start-up, start-up
  * load included), `adstack_model_info{version,format,kind,schema_hash}` = 1 for the CTR model in
  * service (no series when the CTR prior serves), and the same pair for the CVR slot as
- * `adstack_cvr_model_rejected_total{reason}` and `adstack_cvr_model_info{...}`.
+ * `adstack_cvr_model_rejected_total{reason}` and `adstack_cvr_model_info{...}`; with the decision
+ * feature log on, `adstack_feature_log_records_total{result="written"|"dropped"}`.
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import { AdsError } from '../../core/errors.js';
 import type { ReloadResult, ServingModel } from '../../exchange/prediction.js';
+import type { DecisionFeatureLog } from '../../ports/decision-features.js';
 import type { Authenticator } from '../plugins/auth.js';
 import type { HttpMetrics } from '../plugins/metrics.js';
 
@@ -31,6 +33,8 @@ export interface ModelRouteDeps {
   model: ServingModel | null;
   /** null: no CVR model configured (CVR prior). */
   cvrModel?: ServingModel | null;
+  /** The decision feature log (training from the ledger); null = off. */
+  featureLog?: DecisionFeatureLog | null;
   auth: Authenticator;
   metrics: HttpMetrics;
 }
@@ -82,6 +86,19 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
   const cvrModel = deps.cvrModel ?? null;
   registerSlotMetrics(metrics, 'adstack_model', 'CTR model', model);
   registerSlotMetrics(metrics, 'adstack_cvr_model', 'CVR model', cvrModel);
+  const featureLog = deps.featureLog ?? null;
+  if (featureLog !== null)
+    new Counter({
+      name: 'adstack_feature_log_records_total',
+      help: 'Decision feature inputs logged for training (written) or lost (dropped: queue full, write failed)',
+      labelNames: ['result'] as const,
+      registers: [metrics.registry],
+      collect() {
+        this.reset();
+        this.inc({ result: 'written' }, featureLog.written);
+        this.inc({ result: 'dropped' }, featureLog.dropped);
+      },
+    });
   const slots: Record<Slot, ServingModel | null> = { ctr: model, cvr: cvrModel };
 
   app.register(
