@@ -55,7 +55,9 @@ import { ServingIndex } from '../exchange/serving-index.js';
 import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
 import { DecisionDeadline } from '../exchange/resilient/deadline.js';
+import { BreakerOpenError } from '../exchange/resilient/guard.js';
 import {
+  guardBudgetCounters,
   guardCampaignStoreReads,
   guardEventLog,
   guardFrequencyCounters,
@@ -343,9 +345,13 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const budgetCounters: BudgetCounters =
     redis === null
       ? createMemoryBudgetCounters()
-      : createRedisBudgetCounters(redis.client, {
-          keyPrefix: `adstack:budget:${await ledgerIdentity(storage.driver)}:`,
-        });
+      : guardBudgetCounters(
+          createRedisBudgetCounters(redis.client, {
+            keyPrefix: `adstack:budget:${await ledgerIdentity(storage.driver)}:`,
+          }),
+          // Its own breaker (not the decision path's `redis`): background refills probe it.
+          resilience.guard('redis_budget'),
+        );
   const budgetLedger = createPgBudgetLedger(storage.driver);
   let onBudgetError = (_e: unknown, _what: string): void => undefined;
   const leaseWrites = new Set<Promise<void>>();
@@ -511,7 +517,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   );
   if (servingModel !== null) await servingModel.reload();
   if (cvrServingModel !== null) await cvrServingModel.reload();
-  onBudgetError = (e, what) => app.log.warn({ err: e }, `${what} failed; will retry`);
+  // A call refused by the open budget breaker is not logged (one refill per decision would be
+  // a line per request): the breaker's transitions are, and /metrics counts the refusals.
+  onBudgetError = (e, what) => {
+    if (!(e instanceof BreakerOpenError)) app.log.warn({ err: e }, `${what} failed; will retry`);
+  };
   onReconcileDifference = (d) =>
     app.log.warn(
       {

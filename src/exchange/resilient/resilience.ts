@@ -30,7 +30,15 @@ import type { Clock } from '../../ports/clock.js';
 import { DependencyGuard, type BreakerTransition } from './guard.js';
 import { isDependencyFailure } from './ports.js';
 
-export type DependencyName = 'redis' | 'postgres' | 'nats' | 'model';
+/**
+ * One breaker per dependency, except Redis, which has two: `redis` for the decision path's
+ * calls (frequency counters, the profile L2 cache) and `redis_budget` for the budget counters,
+ * whose calls are background lease refills, the monitor's reclaims and impression spend. Their
+ * own breaker means a background refill can never take the decision path's half-open probe
+ * slot (nor hold it behind a hung call): each breaker is probed by its own callers, and every
+ * probe ends at the per-call timeout at the latest.
+ */
+export type DependencyName = 'redis' | 'redis_budget' | 'postgres' | 'nats' | 'model';
 
 export interface ResilienceOptions {
   clock: Clock;
@@ -63,11 +71,15 @@ export class Resilience {
         name,
         clock: this.clock,
         ...(this.opts.breaker !== undefined ? { config: this.opts.breaker } : {}),
-        // Only Redis calls are cut: they sit on the decision path, and an abandoned counter read
-        // is harmless. A ledger batch or a JetStream append is left to finish (cutting it would
-        // only make the caller retry a write that is still in flight); their failures still
-        // count. The model is in-process and synchronous.
-        ...(name === 'redis' ? { timeoutMs: this.opts.callTimeoutMs ?? 2000 } : {}),
+        // Redis calls are cut: the decision path's reads must not wait, and a budget call cut
+        // is safe (grants are bounded by their expiry and reclaimed by the monitor, spend is
+        // idempotent by its key and retried by the event's client). A ledger batch or a
+        // JetStream append is left to finish (cutting it would only make the caller retry a
+        // write that is still in flight); their failures still count. The model is in-process
+        // and synchronous.
+        ...(name === 'redis' || name === 'redis_budget'
+          ? { timeoutMs: this.opts.callTimeoutMs ?? 2000 }
+          : {}),
         isFailure: isDependencyFailure,
         onTransition: (t) => {
           for (const l of this.breakerListeners) l(t);
