@@ -64,6 +64,7 @@ import {
   guardLedger,
   guardRemoteCache,
 } from '../exchange/resilient/ports.js';
+import { ladderExternalDemand } from '../exchange/resilient/ladder.js';
 import { Resilience } from '../exchange/resilient/resilience.js';
 import { DecisionTracer } from '../exchange/resilient/tracing.js';
 import { tracingFromConfig, type TracingHandle } from './tracing.js';
@@ -133,8 +134,13 @@ export interface Runtime {
   budgetCounters: BudgetCounters;
   /** Runs the reconciliation job once (also on its interval) and returns its rows. */
   reconcileBudgets(): Promise<ReconciliationRow[]>;
+  /** Breakers and the degradation ladder (issue 8); `pin` forces a ladder level. */
+  resilience: Resilience;
   close(): Promise<void>;
 }
+
+/** How long past its TTL a cached profile may be served stale (degradation ladder step 1). */
+export const PROFILE_STALE_MS = 60_000;
 
 export interface UserData {
   service: UserService;
@@ -283,6 +289,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     schemaVersion: 1,
     l1MaxEntries: 10_000,
     l2,
+    // Ladder step 1: an entry up to a minute past its L1 TTL is served instead of a refresh
+    // while the ladder is at stale_cache or beyond, and whenever the refresh fails.
+    staleMs: PROFILE_STALE_MS,
+    serveStale: () => resilience.serveStale(),
     load: (key) => profiles.get(key),
     random: Math.random,
   });
@@ -454,7 +464,16 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       priors: DEFAULT_PRIORS,
       incrementMicros: 0,
     },
-    ...(rtb.decisionDemand !== null ? { external: rtb.decisionDemand } : {}),
+    // The ladder's steps 3 and 4 act on the DSP fan-out (src/exchange/resilient/ladder.ts).
+    ...(rtb.decisionDemand !== null
+      ? {
+          external: ladderExternalDemand(
+            rtb.decisionDemand,
+            resilience,
+            rtb.fanOut?.bidderIds.length ?? 1,
+          ),
+        }
+      : {}),
   });
   const events = new EventService({
     ledger,
@@ -484,9 +503,14 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       reports: createPgReportStore(storage.driver),
       resilience,
       newDeadline: (spentMs) =>
-        new DecisionDeadline(clock, config.decisionBudgetMs, spentMs, {
-          frequency: config.frequencyBudgetMs,
-        }),
+        new DecisionDeadline(
+          clock,
+          config.decisionBudgetMs,
+          spentMs,
+          { frequency: config.frequencyBudgetMs },
+          // Ladder step 4 (house ads only): decide from memory, no counter read.
+          (stage) => stage === 'frequency' && resilience.houseOnly(),
+        ),
       budget: {
         differences: () => differences,
         exposureOverrunMicros: () => budgets.exposureOverrunMicros,
@@ -575,6 +599,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     budgets,
     budgetCounters,
     reconcileBudgets: reconcile,
+    resilience,
     close() {
       closing ??= (async () => {
         index.stop();

@@ -34,6 +34,8 @@ export const DegradedReason = {
   BreakerOpen: 'breaker_open',
   /** The dependency answered with an error. */
   DependencyError: 'dependency_error',
+  /** Not called: the degradation ladder's step 4 (house ads only) serves from memory. */
+  Ladder: 'ladder',
 } as const;
 export type DegradedReason = (typeof DegradedReason)[keyof typeof DegradedReason];
 
@@ -52,6 +54,13 @@ export class DeadlineExceededError extends Error {
   }
 }
 
+export class LadderSkipError extends Error {
+  constructor(readonly stage: IoStage) {
+    super(`${stage}: skipped by the degradation ladder`);
+    this.name = 'LadderSkipError';
+  }
+}
+
 export class DecisionDeadline {
   readonly startMs: number;
   readonly budgetMs: number;
@@ -65,6 +74,8 @@ export class DecisionDeadline {
     /** Time already spent on this request before the deadline was made (parsing, routing). */
     spentMs = 0,
     private readonly stageBudgets: Record<IoStage, number> = DEFAULT_STAGE_BUDGETS_MS,
+    /** Stages the degradation ladder skips now (not called; the caller fails closed). */
+    private readonly skip?: (stage: IoStage) => boolean,
   ) {
     this.startMs = clock.monotonicMs() - spentMs;
     this.budgetMs = budgetMs;
@@ -100,6 +111,10 @@ export class DecisionDeadline {
    * stage is recorded as degraded and the error is rethrown for the caller's fail-closed path.
    */
   cut<T>(stage: IoStage, call: () => Promise<T>): Promise<T> {
+    if (this.skip?.(stage) === true) {
+      this.degraded.push({ stage, reason: DegradedReason.Ladder });
+      return Promise.reject(new LadderSkipError(stage));
+    }
     const ms = Math.min(this.stageBudgets[stage], this.remainingMs());
     if (ms <= 0) {
       this.degraded.push({ stage, reason: DegradedReason.Deadline });

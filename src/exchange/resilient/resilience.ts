@@ -13,10 +13,12 @@
  * What each ladder step does today:
  * | level | step | wired? |
  * |---|---|---|
- * | 1 | stale_cache | the serving index already keeps its last snapshot when a refresh fails; no TTL stretch yet (not wired) |
- * | 2 | skip_ml | wired: the prediction stage uses the priors (`PredictionStage`, `skipModel`) |
- * | 3 | drop_rtb_tail | not wired: the OpenRTB fan-out does not read the level yet |
- * | 4 | house_only | not wired: there is no house-ad tier in the decision path yet |
+ * | 1 | stale_cache | the profile cache serves entries up to a minute past their TTL instead of re-reading them (`serveStale`, src/core/cache/tiered.ts) |
+ * | 2 | skip_ml | the prediction stage uses the priors (`PredictionStage`, `skipModel`) |
+ * | 3 | drop_rtb_tail | the decision's DSP fan-out calls the best half of the DSPs (`dspLimit`, ladder.ts) |
+ * | 4 | house_only | no DSPs, no counter read: decided from memory (`houseOnly`, ladder.ts and the deadline's skip) |
+ *
+ * `pin(level)` holds the ladder at a level or above (tests force each step with it).
  */
 import {
   DegradationLadder,
@@ -38,6 +40,9 @@ import { isDependencyFailure } from './ports.js';
  * slot (nor hold it behind a hung call): each breaker is probed by its own callers, and every
  * probe ends at the per-call timeout at the latest.
  */
+/** Share of the DSPs still called at step 3 (rounded up, at least one): the best half. */
+export const RTB_TAIL_KEEP = 0.5;
+
 export type DependencyName = 'redis' | 'redis_budget' | 'postgres' | 'nats' | 'model';
 
 export interface ResilienceOptions {
@@ -55,6 +60,7 @@ export class Resilience {
   private readonly clock: Clock;
   private utilization: () => number = () => 0;
   private lastEvalMs = Number.NEGATIVE_INFINITY;
+  private pinned: DegradationLevel | undefined;
   private readonly breakerListeners: ((t: BreakerTransition) => void)[] = [];
   private readonly ladderListeners: ((c: DegradationChange) => void)[] = [];
 
@@ -119,18 +125,45 @@ export class Resilience {
       const change = this.ladder.evaluate(now, {
         utilization: this.utilization(),
         openBreakers: this.openBreakers(),
+        ...(this.pinned !== undefined ? { pinned: this.pinned } : {}),
       });
       if (change !== null) for (const l of this.ladderListeners) l(change);
     }
     return this.ladder.level;
   }
 
+  /**
+   * Pins the ladder at `level` or above (an operator's override, and how tests force a step);
+   * null unpins, after which the ladder recovers one step per hold as usual. Takes effect now.
+   */
+  pin(level: DegradationLevel | null): void {
+    this.pinned = level ?? undefined;
+    this.lastEvalMs = Number.NEGATIVE_INFINITY;
+    this.level();
+  }
+
   levelName(): string {
     return degradationName(this.level());
+  }
+
+  /** Ladder step 1: serve stale cache entries instead of refreshing them from L2/L3. */
+  serveStale(): boolean {
+    return this.level() >= DegradationLevel.StaleCache;
   }
 
   /** Ladder step 2: rank with the priors instead of the model. */
   skipModel(): boolean {
     return this.level() >= DegradationLevel.SkipMl;
+  }
+
+  /** Ladder step 3: call only the most valuable DSPs (this many at most); null = all. */
+  dspLimit(dspCount: number): number | null {
+    if (this.level() < DegradationLevel.DropRtbTail) return null;
+    return Math.max(1, Math.ceil(dspCount * RTB_TAIL_KEEP));
+  }
+
+  /** Ladder step 4: our own campaigns from memory only (no DSPs, no counter reads). */
+  houseOnly(): boolean {
+    return this.level() >= DegradationLevel.HouseOnly;
   }
 }
