@@ -176,7 +176,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // Circuit breakers on every dependency (issue 8): one per dependency, shared by the ports
   // that use it, in front of the adapters (src/exchange/resilient/ports.ts). An open breaker
   // fails fast into each caller's existing fail-closed path.
-  const resilience = new Resilience({ clock, callTimeoutMs: config.dependencyTimeoutMs });
+  const resilience = new Resilience({
+    clock,
+    callTimeoutMs: config.dependencyTimeoutMs,
+    postgresTimeoutMs: config.postgresTimeoutMs,
+    natsTimeoutMs: config.natsTimeoutMs,
+  });
   const ledger = createPgLedger(storage.driver);
   const guardedLedger = guardLedger(ledger, resilience.guard('postgres'));
   const checks: DependencyCheck[] = [

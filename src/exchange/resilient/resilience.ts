@@ -51,6 +51,10 @@ export interface ResilienceOptions {
   breaker?: BreakerConfig;
   /** Per-call timeout of Redis calls (ADSTACK_DEPENDENCY_TIMEOUT_MS); default 2000 ms. */
   callTimeoutMs?: number;
+  /** Per-call timeout of PostgreSQL calls (ADSTACK_POSTGRES_TIMEOUT_MS); default 5000 ms. */
+  postgresTimeoutMs?: number;
+  /** Per-call timeout of NATS appends (ADSTACK_NATS_TIMEOUT_MS); default 5000 ms. */
+  natsTimeoutMs?: number;
   evalIntervalMs?: number;
 }
 
@@ -77,15 +81,15 @@ export class Resilience {
         name,
         clock: this.clock,
         ...(this.opts.breaker !== undefined ? { config: this.opts.breaker } : {}),
-        // Redis calls are cut: the decision path's reads must not wait, and a budget call cut
-        // is safe (grants are bounded by their expiry and reclaimed by the monitor, spend is
-        // idempotent by its key and retried by the event's client). A ledger batch or a
-        // JetStream append is left to finish (cutting it would only make the caller retry a
-        // write that is still in flight); their failures still count. The model is in-process
-        // and synchronous.
-        ...(name === 'redis' || name === 'redis_budget'
-          ? { timeoutMs: this.opts.callTimeoutMs ?? 2000 }
-          : {}),
+        // Every I/O dependency's calls are cut at its timeout and count as failures, so a hung
+        // dependency opens its breaker and a half-open probe ends at the timeout at the latest.
+        // Cutting is safe for every caller: a Redis read is abandoned; a budget grant cut may
+        // still land and is reclaimed at its expiry, spend is idempotent by its key; a ledger
+        // batch cut is retried and deduplicated by event key (ON CONFLICT DO NOTHING); a
+        // JetStream append cut goes to the disk spool and is replayed with the same message id
+        // (deduplicated within the stream's window); a serving-index reload cut keeps the last
+        // snapshot. The model is in-process and synchronous: no timeout.
+        ...(this.timeoutOf(name) !== undefined ? { timeoutMs: this.timeoutOf(name) } : {}),
         isFailure: isDependencyFailure,
         onTransition: (t) => {
           for (const l of this.breakerListeners) l(t);
@@ -94,6 +98,20 @@ export class Resilience {
       this.guards.set(name, g);
     }
     return g;
+  }
+
+  private timeoutOf(name: DependencyName): number | undefined {
+    switch (name) {
+      case 'redis':
+      case 'redis_budget':
+        return this.opts.callTimeoutMs ?? 2000;
+      case 'postgres':
+        return this.opts.postgresTimeoutMs ?? 5000;
+      case 'nats':
+        return this.opts.natsTimeoutMs ?? 5000;
+      case 'model':
+        return undefined;
+    }
   }
 
   attachUtilization(fn: () => number): void {
