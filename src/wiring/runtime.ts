@@ -513,8 +513,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
           config.decisionBudgetMs,
           spentMs,
           { frequency: config.frequencyBudgetMs },
-          // Ladder step 4 (house ads only): decide from memory, no counter read.
-          (stage) => stage === 'frequency' && resilience.houseOnly(),
+          // Ladder step 4 (house ads only): decide from memory, no counter read and no wait
+          // for a budget setup.
+          () => resilience.houseOnly(),
         ),
       budget: {
         differences: () => differences,

@@ -323,6 +323,38 @@ describe('PredictionStage with a CVR model', () => {
 });
 
 describe('DecisionDeadline', () => {
+  it('caps the wait for a budget setup by what the request has left, and never rejects', async () => {
+    const clock = new FakeClock();
+    const d = new DecisionDeadline(clock, 20, 0);
+    let settled = false;
+    const hung = new Promise<void>(() => undefined);
+    await d.budgetSetup([hung]).then(() => (settled = true));
+    expect(settled).toBe(true);
+    expect(d.degraded).toEqual([{ stage: 'budget', reason: 'deadline' }]);
+    // A setup that finishes in time is simply waited for.
+    const ok = new DecisionDeadline(clock, 1_000, 0);
+    await ok.budgetSetup([Promise.resolve()]);
+    expect(ok.degraded).toEqual([]);
+  });
+
+  it('skips the stages the ladder says to skip (house ads only), without calling them', async () => {
+    const clock = new FakeClock();
+    const d = new DecisionDeadline(clock, 100, 0, {}, () => true);
+    let called = false;
+    await expect(
+      d.cut('frequency', async () => {
+        called = true;
+        return 1;
+      }),
+    ).rejects.toThrow('skipped by the degradation ladder');
+    await d.budgetSetup([new Promise<void>(() => undefined)]);
+    expect(called).toBe(false);
+    expect(d.degraded).toEqual([
+      { stage: 'frequency', reason: 'ladder' },
+      { stage: 'budget', reason: 'ladder' },
+    ]);
+  });
+
   it('cuts a frequency read that never answers and records the stage as degraded', async () => {
     const clock = new FakeClock();
     const d = new DecisionDeadline(clock, 100, 0, { frequency: 5 });
