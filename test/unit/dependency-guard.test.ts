@@ -162,6 +162,33 @@ describe('guarded FrequencyCounters', () => {
 });
 
 describe('Resilience (breakers + ladder)', () => {
+  it('cuts each I/O dependency at its own configured timeout; the model is never cut', async () => {
+    const clock = new FakeClock();
+    const r = new Resilience({
+      clock,
+      callTimeoutMs: 15,
+      postgresTimeoutMs: 25,
+      natsTimeoutMs: 35,
+    });
+    const hang = () => new Promise<never>(() => undefined);
+    for (const [name, ms] of [
+      ['redis', 15],
+      ['redis_budget', 15],
+      ['postgres', 25],
+      ['nats', 35],
+    ] as const) {
+      const e: unknown = await r
+        .guard(name)
+        .run(hang)
+        .catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(DependencyTimeoutError);
+      expect(e).toMatchObject({ dependency: name, timeoutMs: ms });
+      expect(r.guard(name).calls.failure).toBe(1);
+    }
+    // The model's guard runs synchronous scoring: no timeout to apply.
+    expect(r.guard('model').runSync(() => 7)).toBe(7);
+  });
+
   it('an open breaker moves the ladder to stale_cache; closing it lets the ladder recover', async () => {
     const clock = new FakeClock();
     const r = new Resilience({ clock });
