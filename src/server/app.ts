@@ -21,6 +21,7 @@ import {
   type BudgetMetricsSource,
 } from './plugins/metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerDegradationRoutes } from './routes/degradation.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerServingRoutes } from './routes/serving.js';
@@ -169,6 +170,8 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
     auth,
     metrics,
   });
+  if (deps.resilience !== undefined)
+    registerDegradationRoutes(app, { resilience: deps.resilience, auth });
   if (deps.users !== undefined) registerUserRoutes(app, { users: deps.users, auth });
   if (deps.reports !== undefined) registerReportRoutes(app, { reports: deps.reports, auth });
   if (deps.rtb !== undefined) {

@@ -232,6 +232,36 @@ describe('ladder step 1 (stale_cache) on the profile cache', () => {
     return (res.json() as { interests: Record<string, number> }).interests;
   };
 
+  it('operators pin and unpin the ladder through PUT /v1/admin/degradation (admin key only)', async () => {
+    const put = (pinned: unknown, key: string | null = ADMIN_KEY) =>
+      rt.app.inject({
+        method: 'PUT',
+        url: '/v1/admin/degradation',
+        headers: key === null ? {} : { 'x-api-key': key },
+        payload: { pinned },
+      });
+    expect((await put('house_only', null)).statusCode).toBe(401);
+    const bad = await put('everything_off');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: { code: 'ADS_ERR_VALIDATION' } });
+    const pinned = await put('house_only');
+    expect(pinned.statusCode).toBe(200);
+    expect(pinned.json()).toMatchObject({ level: 'house_only', pinned: 'house_only' });
+    expect(rt.resilience.houseOnly()).toBe(true);
+    const unpinned = await put(null);
+    expect(unpinned.json()).toMatchObject({ level: 'house_only', pinned: null }); // steps back later
+    await backToNormal(rt);
+    const now = await rt.app.inject({
+      url: '/v1/admin/degradation',
+      headers: { 'x-api-key': ADMIN_KEY },
+    });
+    expect(now.json()).toMatchObject({
+      level: 'normal',
+      pinned: null,
+      breakers: { postgres: 'closed' },
+    });
+  });
+
   it('serves a profile past its cache TTL stale while pinned, and re-reads it at level 0', async () => {
     const id = `ladder-profile-${process.pid}`;
     const put = await rt.app.inject({

@@ -160,6 +160,11 @@ export class Resilience {
     this.level();
   }
 
+  /** The pinned level's name, or null when the ladder is not pinned. */
+  pinnedName(): string | null {
+    return this.pinned === undefined ? null : degradationName(this.pinned);
+  }
+
   levelName(): string {
     return degradationName(this.level());
   }
