@@ -17,8 +17,10 @@ import { errorBody, installErrorHandling } from './plugins/errors.js';
 import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plugins/load-shed.js';
 import {
   installBudgetMetrics,
+  installCacheMetrics,
   installMetrics,
   type BudgetMetricsSource,
+  type CacheStatsSource,
 } from './plugins/metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerDegradationRoutes } from './routes/degradation.js';
@@ -51,6 +53,8 @@ export interface AppDeps {
   reports?: ReportStore;
   /** Budget metrics (reconciliation, exposure overrun, leases); absent = not exported. */
   budget?: BudgetMetricsSource;
+  /** Tiered caches whose reads per tier are exported (`adstack_cache_reads_total`). */
+  caches?: Readonly<Record<string, CacheStatsSource>>;
   /** The OpenRTB endpoint (`POST /openrtb2/auction`, src/server/routes/openrtb.ts). */
   rtb?: {
     service: RtbAuctionService;
@@ -133,6 +137,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   const metrics = installMetrics(app, shedder, deps.resilience);
   deps.resilience?.attachUtilization(() => shedder.utilization());
   if (deps.budget !== undefined) installBudgetMetrics(metrics.registry, deps.budget);
+  if (deps.caches !== undefined) installCacheMetrics(metrics.registry, deps.caches);
   await app.register(swagger, {
     openapi: {
       info: {

@@ -517,6 +517,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
           // for a budget setup.
           () => resilience.houseOnly(),
         ),
+      caches: { profiles: profileCache, tombstones: tombstoneCache },
       budget: {
         differences: () => differences,
         exposureOverrunMicros: () => budgets.exposureOverrunMicros,
