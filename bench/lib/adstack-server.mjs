@@ -6,10 +6,61 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort, startNode, stopNode, waitForHttp } from './util.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
+// Budgets far above anything a run can spend ($1M a day): leases, reservations and the budget
+// check stay on the decision path, but no run ends in `budget_exhausted` no-fills (the demo's
+// $20–100 daily budgets are spent in seconds at saturation, after which every decision is a
+// cheaper 204 and the benchmark would measure no-fills).
+const BENCH_DAILY_BUDGET_MICROS = 1_000_000_000_000;
+
+/**
+ * Raises every demo campaign's budgets to BENCH_DAILY_BUDGET_MICROS (lifetime: 10×) with `asap`
+ * pacing (even pacing would throttle a day's spend rate reached in seconds), then waits until
+ * the demo request fills again (the leases are re-synced after the catalog change).
+ */
+async function unlimitDemoBudgets(base, signal) {
+  const headers = { 'x-api-key': BENCH_ADMIN_KEY, 'content-type': 'application/json' };
+  const list = await fetch(`${base}/v1/admin/campaigns?limit=100`, { headers, signal });
+  if (!list.ok) throw new Error(`listing campaigns: HTTP ${list.status}`);
+  const body = await list.json();
+  const campaigns = Array.isArray(body) ? body : (body.data ?? body.items ?? []);
+  for (const c of campaigns) {
+    const patch = { pacing: 'asap' };
+    if (c.daily_budget_micros !== null) patch.daily_budget_micros = BENCH_DAILY_BUDGET_MICROS;
+    if (c.lifetime_budget_micros !== null)
+      patch.lifetime_budget_micros = 10 * BENCH_DAILY_BUDGET_MICROS;
+    const res = await fetch(`${base}/v1/admin/campaigns/${c.id}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify(patch),
+      signal,
+    });
+    if (!res.ok)
+      throw new Error(`raising ${c.id}'s budget: HTTP ${res.status} ${await res.text()}`);
+  }
+  if (campaigns.length === 0) throw new Error('no demo campaigns listed');
+  const { DEMO_REQUEST } = await import(
+    pathToFileURL(path.join(root, 'dist/wiring/demo-data.js')).href
+  );
+  for (let i = 0; ; i++) {
+    const res = await fetch(`${base}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(DEMO_REQUEST),
+      signal,
+    });
+    await res.arrayBuffer();
+    if (res.status === 200) return;
+    if (i >= 100)
+      throw new Error(`the demo request does not fill after raising budgets (${res.status})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 /**
  * Returns { proc, dataDir, base, startupS }; the caller stops `proc` and removes `dataDir`.
@@ -29,11 +80,13 @@ export async function startAdstack({ signal, timeoutMs, tmpPrefix = 'adstack-ben
       ADSTACK_LOG_LEVEL: 'warn',
       // `serve --demo` would also start simulated DSPs; the decision route does not use them.
       ADSTACK_DEMO_DSPS: '0',
+      ADSTACK_ADMIN_KEY: BENCH_ADMIN_KEY,
     },
   });
   const base = `http://127.0.0.1:${port}`;
   try {
     const startupS = await waitForHttp(`${base}/readyz`, { proc, timeoutMs, signal });
+    await unlimitDemoBudgets(base, signal);
     return { proc, dataDir, base, startupS };
   } catch (e) {
     await stopNode(proc);

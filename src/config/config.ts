@@ -49,6 +49,10 @@ export interface Config {
   readonly frequencyBudgetMs: number;
   /** Per-call timeout of Redis calls before they count as a failure for the Redis breaker. */
   readonly dependencyTimeoutMs: number;
+  /** Per-call timeout of PostgreSQL calls behind the `postgres` breaker (ADSTACK_POSTGRES_TIMEOUT_MS). */
+  readonly postgresTimeoutMs: number;
+  /** Per-call timeout of NATS appends behind the `nats` breaker (ADSTACK_NATS_TIMEOUT_MS). */
+  readonly natsTimeoutMs: number;
   /** Trace exporter: off (default), console or otlp. */
   readonly otel: 'off' | 'console' | 'otlp';
   /** OpenRTB DSPs from ADSTACK_DSPS (a JSON file or inline JSON); null = none configured. */
@@ -211,6 +215,8 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     decisionBudgetMs: int(env, 'ADSTACK_DECISION_BUDGET_MS', 100, 5, 10_000),
     frequencyBudgetMs: int(env, 'ADSTACK_FREQUENCY_BUDGET_MS', 10, 1, 10_000),
     dependencyTimeoutMs: int(env, 'ADSTACK_DEPENDENCY_TIMEOUT_MS', 2000, 10, 60_000),
+    postgresTimeoutMs: int(env, 'ADSTACK_POSTGRES_TIMEOUT_MS', 5000, 10, 600_000),
+    natsTimeoutMs: int(env, 'ADSTACK_NATS_TIMEOUT_MS', 5000, 10, 600_000),
     otel,
     dsps,
   });

@@ -319,6 +319,8 @@ export async function applyBudgets<C extends Pick<Candidate, 'campaign'>>(
   nowMs: number,
   filtered: Partial<Record<FilterReason, number>>,
   verdicts: CandidateVerdict[] | null,
+  /** How to wait for a campaign's budget setup (the decision deadline caps it); default: wait. */
+  waitSetup: (setup: Promise<void>[]) => Promise<unknown> = (setup) => Promise.all(setup),
 ): Promise<C[]> {
   if (budgets === undefined) return candidates;
   const out: C[] = [];
@@ -327,7 +329,7 @@ export async function applyBudgets<C extends Pick<Candidate, 'campaign'>>(
     if (reason === 'budget_unavailable') {
       const setup = budgets.pending(c.campaign.id);
       if (setup.length > 0) {
-        await Promise.all(setup);
+        await waitSetup(setup);
         reason = budgets.check(c.campaign, nowMs);
       }
     }
@@ -409,7 +411,15 @@ export class DecisionService {
       filtered,
       verdicts,
     );
-    const candidates = await applyBudgets(this.deps.budgets, capped, nowMs, filtered, verdicts);
+    const deadline = opts.deadline;
+    const candidates = await applyBudgets(
+      this.deps.budgets,
+      capped,
+      nowMs,
+      filtered,
+      verdicts,
+      deadline === undefined ? undefined : (setup) => deadline.budgetSetup(setup),
+    );
     if (explaining) {
       stageMs.candidates = lap(t);
       t = clock.monotonicMs();

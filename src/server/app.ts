@@ -18,10 +18,13 @@ import { errorBody, frameworkErrors, installErrorHandling } from './plugins/erro
 import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plugins/load-shed.js';
 import {
   installBudgetMetrics,
+  installCacheMetrics,
   installMetrics,
   type BudgetMetricsSource,
+  type CacheStatsSource,
 } from './plugins/metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerDegradationRoutes } from './routes/degradation.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerServingRoutes } from './routes/serving.js';
@@ -53,6 +56,8 @@ export interface AppDeps {
   reports?: ReportStore;
   /** Budget metrics (reconciliation, exposure overrun, leases); absent = not exported. */
   budget?: BudgetMetricsSource;
+  /** Tiered caches whose reads per tier are exported (`adstack_cache_reads_total`). */
+  caches?: Readonly<Record<string, CacheStatsSource>>;
   /** The OpenRTB endpoint (`POST /openrtb2/auction`, src/server/routes/openrtb.ts). */
   rtb?: {
     service: RtbAuctionService;
@@ -136,6 +141,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   const metrics = installMetrics(app, shedder, deps.resilience);
   deps.resilience?.attachUtilization(() => shedder.utilization());
   if (deps.budget !== undefined) installBudgetMetrics(metrics.registry, deps.budget);
+  if (deps.caches !== undefined) installCacheMetrics(metrics.registry, deps.caches);
   await app.register(swagger, {
     openapi: {
       info: {
@@ -174,6 +180,8 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
     auth,
     metrics,
   });
+  if (deps.resilience !== undefined)
+    registerDegradationRoutes(app, { resilience: deps.resilience, auth });
   if (deps.users !== undefined) registerUserRoutes(app, { users: deps.users, auth });
   if (deps.reports !== undefined) registerReportRoutes(app, { reports: deps.reports, auth });
   if (deps.rtb !== undefined) {

@@ -57,13 +57,16 @@ import { ServingIndex } from '../exchange/serving-index.js';
 import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
 import { DecisionDeadline } from '../exchange/resilient/deadline.js';
+import { BreakerOpenError } from '../exchange/resilient/guard.js';
 import {
+  guardBudgetCounters,
   guardCampaignStoreReads,
   guardEventLog,
   guardFrequencyCounters,
   guardLedger,
   guardRemoteCache,
 } from '../exchange/resilient/ports.js';
+import { ladderExternalDemand } from '../exchange/resilient/ladder.js';
 import { Resilience } from '../exchange/resilient/resilience.js';
 import { DecisionTracer } from '../exchange/resilient/tracing.js';
 import { tracingFromConfig, type TracingHandle } from './tracing.js';
@@ -135,8 +138,13 @@ export interface Runtime {
   featureLog: DecisionFeatureLog | null;
   /** Runs the reconciliation job once (also on its interval) and returns its rows. */
   reconcileBudgets(): Promise<ReconciliationRow[]>;
+  /** Breakers and the degradation ladder (issue 8); `pin` forces a ladder level. */
+  resilience: Resilience;
   close(): Promise<void>;
 }
+
+/** How long past its TTL a cached profile may be served stale (degradation ladder step 1). */
+export const PROFILE_STALE_MS = 60_000;
 
 export interface UserData {
   service: UserService;
@@ -172,7 +180,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // Circuit breakers on every dependency (issue 8): one per dependency, shared by the ports
   // that use it, in front of the adapters (src/exchange/resilient/ports.ts). An open breaker
   // fails fast into each caller's existing fail-closed path.
-  const resilience = new Resilience({ clock, callTimeoutMs: config.dependencyTimeoutMs });
+  const resilience = new Resilience({
+    clock,
+    callTimeoutMs: config.dependencyTimeoutMs,
+    postgresTimeoutMs: config.postgresTimeoutMs,
+    natsTimeoutMs: config.natsTimeoutMs,
+  });
   const ledger = createPgLedger(storage.driver);
   const guardedLedger = guardLedger(ledger, resilience.guard('postgres'));
   const checks: DependencyCheck[] = [
@@ -285,6 +298,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     schemaVersion: 1,
     l1MaxEntries: 10_000,
     l2,
+    // Ladder step 1: an entry up to a minute past its L1 TTL is served instead of a refresh
+    // while the ladder is at stale_cache or beyond, and whenever the refresh fails.
+    staleMs: PROFILE_STALE_MS,
+    serveStale: () => resilience.serveStale(),
     load: (key) => profiles.get(key),
     random: Math.random,
   });
@@ -347,9 +364,13 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const budgetCounters: BudgetCounters =
     redis === null
       ? createMemoryBudgetCounters()
-      : createRedisBudgetCounters(redis.client, {
-          keyPrefix: `adstack:budget:${await ledgerIdentity(storage.driver)}:`,
-        });
+      : guardBudgetCounters(
+          createRedisBudgetCounters(redis.client, {
+            keyPrefix: `adstack:budget:${await ledgerIdentity(storage.driver)}:`,
+          }),
+          // Its own breaker (not the decision path's `redis`): background refills probe it.
+          resilience.guard('redis_budget'),
+        );
   const budgetLedger = createPgBudgetLedger(storage.driver);
   let onBudgetError = (_e: unknown, _what: string): void => undefined;
   const leaseWrites = new Set<Promise<void>>();
@@ -463,7 +484,16 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       priors: DEFAULT_PRIORS,
       incrementMicros: 0,
     },
-    ...(rtb.decisionDemand !== null ? { external: rtb.decisionDemand } : {}),
+    // The ladder's steps 3 and 4 act on the DSP fan-out (src/exchange/resilient/ladder.ts).
+    ...(rtb.decisionDemand !== null
+      ? {
+          external: ladderExternalDemand(
+            rtb.decisionDemand,
+            resilience,
+            rtb.fanOut?.bidderIds.length ?? 1,
+          ),
+        }
+      : {}),
   });
   const events = new EventService({
     ledger,
@@ -494,9 +524,16 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       reports: createPgReportStore(storage.driver),
       resilience,
       newDeadline: (spentMs) =>
-        new DecisionDeadline(clock, config.decisionBudgetMs, spentMs, {
-          frequency: config.frequencyBudgetMs,
-        }),
+        new DecisionDeadline(
+          clock,
+          config.decisionBudgetMs,
+          spentMs,
+          { frequency: config.frequencyBudgetMs },
+          // Ladder step 4 (house ads only): decide from memory, no counter read and no wait
+          // for a budget setup.
+          () => resilience.houseOnly(),
+        ),
+      caches: { profiles: profileCache, tombstones: tombstoneCache },
       budget: {
         differences: () => differences,
         exposureOverrunMicros: () => budgets.exposureOverrunMicros,
@@ -527,7 +564,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   );
   if (servingModel !== null) await servingModel.reload();
   if (cvrServingModel !== null) await cvrServingModel.reload();
-  onBudgetError = (e, what) => app.log.warn({ err: e }, `${what} failed; will retry`);
+  // A call refused by the open budget breaker is not logged (one refill per decision would be
+  // a line per request): the breaker's transitions are, and /metrics counts the refusals.
+  onBudgetError = (e, what) => {
+    if (!(e instanceof BreakerOpenError)) app.log.warn({ err: e }, `${what} failed; will retry`);
+  };
   onReconcileDifference = (d) =>
     app.log.warn(
       {
@@ -582,6 +623,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     budgetCounters,
     featureLog,
     reconcileBudgets: reconcile,
+    resilience,
     close() {
       closing ??= (async () => {
         index.stop();

@@ -11,7 +11,7 @@ export interface TestRuntime extends Runtime {
 
 export async function startTestRuntime(
   env: Record<string, string> = {},
-  opts: Pick<RuntimeOptions, 'loadShed' | 'tracing'> = {},
+  opts: Pick<RuntimeOptions, 'loadShed' | 'tracing' | 'rtb'> = {},
 ): Promise<TestRuntime> {
   const clock = new FakeClock();
   const config = loadConfig({

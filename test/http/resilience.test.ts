@@ -194,6 +194,91 @@ describe.skipIf(!redisUp)(
   },
 );
 
+describe.skipIf(!redisUp)(
+  'Redis budget counters hanging, then back (own breaker, per-call timeout)',
+  () => {
+    let rt: TestRuntime;
+    let proxy: TcpProxy;
+    const state = () => metric(rt, 'adstack_breaker_state{dependency="redis_budget"}');
+    const calls = async (result: string) =>
+      (await metric(
+        rt,
+        `adstack_dependency_calls_total{dependency="redis_budget",result="${result}"}`,
+      )) ?? 0;
+    // No user id: the frequency counters are not read, so Redis is reached by budgets only.
+    const anonymous = async () => {
+      const { user: _user, ...req } = DEMO_REQUEST;
+      const res = await rt.app.inject({ method: 'POST', url: '/v1/decisions', payload: req });
+      expect([200, 204]).toContain(res.statusCode);
+      return res.statusCode === 200 ? (res.json() as { campaign_id: string }).campaign_id : null;
+    };
+    beforeAll(async () => {
+      const u = new URL(SERVICE_URLS.redis);
+      proxy = await startTcpProxy(u.hostname, Number(u.port || 6379));
+      rt = await startTestRuntime({
+        ADSTACK_REDIS_URL: proxy.url('redis'),
+        ADSTACK_DEPENDENCY_TIMEOUT_MS: '60',
+      });
+    });
+    afterAll(async () => {
+      await rt?.close();
+      await proxy?.close();
+    });
+
+    it('local leases keep serving, refills fail fast once the breaker opens, and it closes after Redis returns', async () => {
+      let first: string | null = null;
+      for (let i = 0; i < 40 && first !== CAPPED; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        first = await anonymous();
+      }
+      expect(first).toBe(CAPPED);
+      expect(await state()).toBe(0);
+
+      // Redis hangs: the campaign keeps serving from the lease it holds (no Redis call needed).
+      proxy.pause();
+      const whileHung: (string | null)[] = [];
+      for (let i = 0; i < 5; i++) whileHung.push(await anonymous());
+      expect(whileHung).toContain(CAPPED);
+
+      // Every lease's serve window ends: each decision now needs a refill, which hangs, is cut
+      // at the per-call timeout and counts as a failure, until the budget breaker opens.
+      rt.clock.advance(61_000);
+      for (let i = 0; i < 20 && (await state()) !== 2; i++) {
+        expect(await anonymous()).toBeNull(); // every demo campaign is budgeted: none can serve
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      expect(await state()).toBe(2);
+      // The decision path's own Redis breaker was never touched by these refills.
+      expect(await metric(rt, 'adstack_breaker_state{dependency="redis"}')).toBe(0);
+      await new Promise((r) => setTimeout(r, 500)); // calls started before it opened settle
+      const failures = await calls('failure');
+      const rejected = await calls('rejected');
+      expect(failures).toBeGreaterThanOrEqual(3);
+      // While open, refills fail fast: refused without a call to Redis.
+      for (let i = 0; i < 10; i++) expect(await anonymous()).toBeNull();
+      expect(await calls('failure')).toBe(failures);
+      expect(await calls('rejected')).toBeGreaterThanOrEqual(rejected + 10);
+
+      // Redis returns: the refills probe the breaker, it closes and the campaign serves again.
+      proxy.resume();
+      const served: (string | null)[] = [];
+      for (let i = 0; i < 30 && !(served.includes(CAPPED) && (await state()) === 0); i++) {
+        rt.clock.advance(1_000);
+        served.push(await anonymous());
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(served).toContain(CAPPED);
+      expect(await state()).toBe(0);
+      expect(
+        await metric(
+          rt,
+          'adstack_breaker_transitions_total{dependency="redis_budget",to="closed"}',
+        ),
+      ).toBeGreaterThanOrEqual(1);
+    });
+  },
+);
+
 describe('OpenTelemetry: a span per decision stage', () => {
   let rt: TestRuntime;
   const exporter = new InMemorySpanExporter();

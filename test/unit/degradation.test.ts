@@ -83,4 +83,14 @@ describe('degradation ladder', () => {
     expect(l.evaluate(10_999, calm)).toBeNull();
     expect(l.evaluate(11_000, calm)).toEqual({ from: 1, to: 0, cause: 'recovered' });
   });
+
+  it('a pinned level is a floor: entered at once (cause pinned), held, then left by recovery', () => {
+    const l = new DegradationLadder();
+    const pinned = { ...calm, pinned: DegradationLevel.HouseOnly };
+    expect(l.evaluate(0, pinned)).toEqual({ from: 0, to: 4, cause: 'pinned' });
+    expect(l.evaluate(60_000, pinned)).toBeNull(); // calm for a minute, still pinned
+    expect(l.level).toBe(DegradationLevel.HouseOnly);
+    expect(l.evaluate(60_500, calm)).toBeNull(); // unpinned: the hold starts
+    expect(l.evaluate(65_500, calm)).toEqual({ from: 4, to: 3, cause: 'recovered' });
+  });
 });

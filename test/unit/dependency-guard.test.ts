@@ -162,6 +162,33 @@ describe('guarded FrequencyCounters', () => {
 });
 
 describe('Resilience (breakers + ladder)', () => {
+  it('cuts each I/O dependency at its own configured timeout; the model is never cut', async () => {
+    const clock = new FakeClock();
+    const r = new Resilience({
+      clock,
+      callTimeoutMs: 15,
+      postgresTimeoutMs: 25,
+      natsTimeoutMs: 35,
+    });
+    const hang = () => new Promise<never>(() => undefined);
+    for (const [name, ms] of [
+      ['redis', 15],
+      ['redis_budget', 15],
+      ['postgres', 25],
+      ['nats', 35],
+    ] as const) {
+      const e: unknown = await r
+        .guard(name)
+        .run(hang)
+        .catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(DependencyTimeoutError);
+      expect(e).toMatchObject({ dependency: name, timeoutMs: ms });
+      expect(r.guard(name).calls.failure).toBe(1);
+    }
+    // The model's guard runs synchronous scoring: no timeout to apply.
+    expect(r.guard('model').runSync(() => 7)).toBe(7);
+  });
+
   it('an open breaker moves the ladder to stale_cache; closing it lets the ladder recover', async () => {
     const clock = new FakeClock();
     const r = new Resilience({ clock });
@@ -323,6 +350,38 @@ describe('PredictionStage with a CVR model', () => {
 });
 
 describe('DecisionDeadline', () => {
+  it('caps the wait for a budget setup by what the request has left, and never rejects', async () => {
+    const clock = new FakeClock();
+    const d = new DecisionDeadline(clock, 20, 0);
+    let settled = false;
+    const hung = new Promise<void>(() => undefined);
+    await d.budgetSetup([hung]).then(() => (settled = true));
+    expect(settled).toBe(true);
+    expect(d.degraded).toEqual([{ stage: 'budget', reason: 'deadline' }]);
+    // A setup that finishes in time is simply waited for.
+    const ok = new DecisionDeadline(clock, 1_000, 0);
+    await ok.budgetSetup([Promise.resolve()]);
+    expect(ok.degraded).toEqual([]);
+  });
+
+  it('skips the stages the ladder says to skip (house ads only), without calling them', async () => {
+    const clock = new FakeClock();
+    const d = new DecisionDeadline(clock, 100, 0, {}, () => true);
+    let called = false;
+    await expect(
+      d.cut('frequency', async () => {
+        called = true;
+        return 1;
+      }),
+    ).rejects.toThrow('skipped by the degradation ladder');
+    await d.budgetSetup([new Promise<void>(() => undefined)]);
+    expect(called).toBe(false);
+    expect(d.degraded).toEqual([
+      { stage: 'frequency', reason: 'ladder' },
+      { stage: 'budget', reason: 'ladder' },
+    ]);
+  });
+
   it('cuts a frequency read that never answers and records the stage as degraded', async () => {
     const clock = new FakeClock();
     const d = new DecisionDeadline(clock, 100, 0, { frequency: 5 });

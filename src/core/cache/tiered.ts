@@ -23,7 +23,14 @@
  *   primary key on a replica miss. Replica keys hash to different Redis Cluster slots, so one
  *   hot key's reads spread over several nodes instead of one.
  * - L2 is a cache, not a dependency: an L2 error counts as a miss (the read goes to L3) and L2
- *   writes are not awaited (failures are counted). L3 errors propagate to the caller.
+ *   writes are not awaited (failures are counted). L3 errors propagate to the caller, unless a
+ *   stale copy may be served (next point).
+ * - Stale entries (the degradation ladder's first step, issue 8): with `staleMs` > 0 an L1
+ *   entry is kept that much past its TTL. A stale entry is served instead of a refresh while
+ *   `serveStale()` says so (the ladder is at `stale_cache` or beyond: a dependency breaker is
+ *   open or the server is overloaded, so L2/L3 may be failing or slow), and when the refresh
+ *   fails (L3 error). Otherwise it is refreshed like a miss. Invalidation still drops it, so an
+ *   erased or changed user is never served from a stale copy.
  */
 import { hashString } from './hash.js';
 import { HotKeyDetector, type HotKey, type HotKeyOptions } from './hot-keys.js';
@@ -54,6 +61,10 @@ export interface TieredCacheOptions<V extends NonNullable<unknown>> {
   /** Hot-key protection; false turns it off. */
   hotKeys?: (Omit<HotKeyOptions, 'random'> & { replicas?: number }) | false;
   random: () => number;
+  /** How long past its L1 TTL an entry may still be served stale; 0 (default): never. */
+  staleMs?: number;
+  /** Serve a stale entry instead of refreshing it now? (The degradation ladder.) */
+  serveStale?: () => boolean;
 }
 
 export interface TieredCacheStats {
@@ -72,16 +83,24 @@ export interface TieredCacheStats {
   /** L3 said "absent" (now negatively cached). */
   l3Absent: number;
   invalidations: number;
+  /** Stale L1 entries served: instead of a refresh (ladder) or after a failed one. */
+  staleServed: number;
 }
 
 const NEGATIVE: unique symbol = Symbol('absent');
 type Cached<V extends NonNullable<unknown>> = V | typeof NEGATIVE;
+/** An L1 entry: the value and until when it is fresh (it lives `staleMs` longer in L1). */
+interface Entry<V extends NonNullable<unknown>> {
+  v: Cached<V>;
+  freshUntilMs: number;
+}
 // L2 encoding: '1' + payload for a value, '0' for "absent".
 const L2_ABSENT = '0';
 const L2_VALUE = '1';
 
 export class TieredCache<V extends NonNullable<unknown>> {
-  private readonly l1: WTinyLfuCache<string, Cached<V>>;
+  private readonly l1: WTinyLfuCache<string, Entry<V>>;
+  private readonly staleMs: number;
   private readonly flights = new SingleFlight<string, Cached<V>>();
   private readonly detector: HotKeyDetector | null;
   private readonly replicas: number;
@@ -104,13 +123,15 @@ export class TieredCache<V extends NonNullable<unknown>> {
     l3Loads: 0,
     l3Absent: 0,
     invalidations: 0,
+    staleServed: 0,
   };
 
   constructor(private readonly opts: TieredCacheOptions<V>) {
     const hot = opts.hotKeys === false ? null : (opts.hotKeys ?? {});
     this.replicas = hot === null ? 0 : Math.max(1, hot.replicas ?? 3);
     this.detector = hot === null ? null : new HotKeyDetector({ ...hot, random: opts.random });
-    this.l1 = new WTinyLfuCache<string, Cached<V>>({
+    this.staleMs = opts.staleMs ?? 0;
+    this.l1 = new WTinyLfuCache<string, Entry<V>>({
       maxEntries: opts.l1MaxEntries,
       maxPinned: hot === null ? 0 : (hot.maxHot ?? 64),
       random: opts.random,
@@ -141,10 +162,14 @@ export class TieredCache<V extends NonNullable<unknown>> {
       for (const cooled of this.detector.takeCooled(nowMs)) this.l1.unpin(cooled, nowMs);
     }
     const hit = this.l1.get(key, nowMs);
-    if (hit !== undefined) {
+    if (hit !== undefined && hit.freshUntilMs > nowMs) {
       this.st.l1Hits++;
       if (hot) this.l1.pin(key);
-      return hit === NEGATIVE ? null : hit;
+      return hit.v === NEGATIVE ? null : hit.v;
+    }
+    if (hit !== undefined && this.opts.serveStale?.() === true) {
+      this.st.staleServed++;
+      return hit.v === NEGATIVE ? null : hit.v;
     }
     this.st.l1Misses++;
     const before = this.flights.coalesced;
@@ -152,7 +177,14 @@ export class TieredCache<V extends NonNullable<unknown>> {
       this.fill(id, key, hot, nowMs, stillCurrent),
     );
     if (this.flights.coalesced !== before) this.st.coalesced++; // joined another read
-    const v = await flight;
+    let v: Cached<V>;
+    try {
+      v = await flight;
+    } catch (e) {
+      if (hit === undefined) throw e;
+      this.st.staleServed++; // the refresh failed: the stale copy is the best answer left
+      return hit.v === NEGATIVE ? null : hit.v;
+    }
     return v === NEGATIVE ? null : v;
   }
 
@@ -192,7 +224,8 @@ export class TieredCache<V extends NonNullable<unknown>> {
       }
     }
     if (stillCurrent()) {
-      this.l1.set(key, value, nowMs, value === NEGATIVE ? this.l1NegativeTtlMs : this.l1TtlMs);
+      const ttl = value === NEGATIVE ? this.l1NegativeTtlMs : this.l1TtlMs;
+      this.l1.set(key, { v: value, freshUntilMs: nowMs + ttl }, nowMs, ttl + this.staleMs);
       if (hot) this.l1.pin(key);
     }
     return value;

@@ -77,13 +77,15 @@ export interface DegradationSignals {
   utilization: number;
   /** Names of dependencies whose breaker is not closed. */
   openBreakers: readonly string[];
+  /** A level pinned by the operator (a floor while set; recovery below it as usual after). */
+  pinned?: DegradationLevel;
 }
 
 export interface DegradationChange {
   from: DegradationLevel;
   to: DegradationLevel;
-  /** What moved it: the utilisation, an open breaker, or recovery after the hold. */
-  cause: 'utilization' | 'breaker' | 'recovered';
+  /** What moved it: the utilisation, an open breaker, an operator's pin, or recovery after the hold. */
+  cause: 'utilization' | 'breaker' | 'pinned' | 'recovered';
 }
 
 export class DegradationLadder {
@@ -104,7 +106,7 @@ export class DegradationLadder {
       if (s.utilization >= step.enterAt) byLoad = (i + 1) as DegradationLevel;
     });
     const floor = s.openBreakers.length > 0 ? this.cfg.breakerFloor : DegradationLevel.Normal;
-    return Math.max(byLoad, floor) as DegradationLevel;
+    return Math.max(byLoad, floor, s.pinned ?? DegradationLevel.Normal) as DegradationLevel;
   }
 
   /** Feeds the current signals; returns the change when the level moved, else null. */
@@ -114,8 +116,10 @@ export class DegradationLadder {
     if (target > from) {
       this.levelNow = target;
       this.calmSinceMs = null;
+      const byPin = s.pinned !== undefined && target === s.pinned;
       const breakerOnly = s.openBreakers.length > 0 && target === this.cfg.breakerFloor;
-      return { from, to: target, cause: breakerOnly ? 'breaker' : 'utilization' };
+      const cause = byPin ? 'pinned' : breakerOnly ? 'breaker' : 'utilization';
+      return { from, to: target, cause };
     }
     if (from === DegradationLevel.Normal || !this.mayLeave(from, s)) {
       this.calmSinceMs = null;
@@ -136,6 +140,7 @@ export class DegradationLadder {
     const step = this.cfg.steps[level - 1];
     if (step === undefined) return true;
     if (s.utilization >= step.exitAt) return false;
+    if (s.pinned !== undefined && s.pinned >= level) return false;
     return !(s.openBreakers.length > 0 && level <= this.cfg.breakerFloor);
   }
 }

@@ -22,8 +22,15 @@ import { BreakerOpenError } from './guard.js';
 
 export const DEFAULT_DECISION_BUDGET_MS = 100;
 
-/** Each I/O stage's own budget; a stage never gets more than the request has left. */
-export const DEFAULT_STAGE_BUDGETS_MS = { frequency: 10 } as const;
+/**
+ * Each I/O stage's own budget; a stage never gets more than the request has left. `budget` is
+ * the wait for a campaign's budget setup (the first decision of a local day, or counters coming
+ * back: a few Redis calls): it has no budget of its own, only the request's.
+ */
+export const DEFAULT_STAGE_BUDGETS_MS: Readonly<Record<'frequency' | 'budget', number>> = {
+  frequency: 10,
+  budget: Number.POSITIVE_INFINITY,
+};
 export type IoStage = keyof typeof DEFAULT_STAGE_BUDGETS_MS;
 
 /** Why a stage was cut or skipped (closed enum; shown in the explain output and metrics). */
@@ -34,6 +41,8 @@ export const DegradedReason = {
   BreakerOpen: 'breaker_open',
   /** The dependency answered with an error. */
   DependencyError: 'dependency_error',
+  /** Not called: the degradation ladder's step 4 (house ads only) serves from memory. */
+  Ladder: 'ladder',
 } as const;
 export type DegradedReason = (typeof DegradedReason)[keyof typeof DegradedReason];
 
@@ -52,6 +61,13 @@ export class DeadlineExceededError extends Error {
   }
 }
 
+export class LadderSkipError extends Error {
+  constructor(readonly stage: IoStage) {
+    super(`${stage}: skipped by the degradation ladder`);
+    this.name = 'LadderSkipError';
+  }
+}
+
 export class DecisionDeadline {
   readonly startMs: number;
   readonly budgetMs: number;
@@ -64,11 +80,16 @@ export class DecisionDeadline {
     budgetMs: number = DEFAULT_DECISION_BUDGET_MS,
     /** Time already spent on this request before the deadline was made (parsing, routing). */
     spentMs = 0,
-    private readonly stageBudgets: Record<IoStage, number> = DEFAULT_STAGE_BUDGETS_MS,
+    stageBudgets: Partial<Record<IoStage, number>> = {},
+    /** Stages the degradation ladder skips now (not called; the caller fails closed). */
+    private readonly skip?: (stage: IoStage) => boolean,
   ) {
     this.startMs = clock.monotonicMs() - spentMs;
     this.budgetMs = budgetMs;
+    this.stageBudgets = { ...DEFAULT_STAGE_BUDGETS_MS, ...stageBudgets };
   }
+
+  private readonly stageBudgets: Record<IoStage, number>;
 
   remainingMs(): number {
     return Math.max(0, this.startMs + this.budgetMs - this.clock.monotonicMs());
@@ -100,6 +121,10 @@ export class DecisionDeadline {
    * stage is recorded as degraded and the error is rethrown for the caller's fail-closed path.
    */
   cut<T>(stage: IoStage, call: () => Promise<T>): Promise<T> {
+    if (this.skip?.(stage) === true) {
+      this.degraded.push({ stage, reason: DegradedReason.Ladder });
+      return Promise.reject(new LadderSkipError(stage));
+    }
     const ms = Math.min(this.stageBudgets[stage], this.remainingMs());
     if (ms <= 0) {
       this.degraded.push({ stage, reason: DegradedReason.Deadline });
@@ -134,6 +159,18 @@ export class DecisionDeadline {
         resolve(v);
       }, fail);
     });
+  }
+
+  /**
+   * Waits for campaigns' budget setup (DecisionService's budget step) within what the request
+   * has left; never rejects: a setup not done in time leaves the campaign filtered
+   * (`budget_unavailable`), recorded as the `budget` stage degraded.
+   */
+  budgetSetup(setup: readonly Promise<unknown>[]): Promise<void> {
+    return this.cut('budget', () => Promise.all(setup)).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** FrequencyCounters whose reads are cut at the frequency stage's budget. */

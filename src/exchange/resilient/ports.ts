@@ -7,7 +7,7 @@
  * | port | caller's behaviour on an error (fail closed) |
  * |---|---|
  * | FrequencyCounters (Redis) | the decision filters every capped candidate (`frequency_capped`); uncapped ones compete |
- * | BudgetCounters (Redis) | a lease that cannot be granted is no lease: the campaign does not serve |
+ * | BudgetCounters (Redis, own breaker `redis_budget`) | a lease that cannot be granted is no lease: the campaign serves from the leases it holds, then not at all |
  * | RemoteCache (Redis, L2) | the tiered cache treats it as a miss and loads from L3 |
  * | CampaignStore reads (PostgreSQL) | the serving index keeps its last snapshot; admin reads answer 503/500 as before |
  * | Ledger (PostgreSQL) | the ledger writer retries the batch later; an event waiting for its commit answers 503 |

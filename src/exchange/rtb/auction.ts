@@ -70,13 +70,13 @@ import type {
 import type { FilterReason, LossReason } from '../../core/reasons.js';
 import { BudgetManager, type BudgetReservation } from '../budget.js';
 import type { TrackingSigner } from '../tracking.js';
-import type { FanOutBid, FanOutResult, SeatNonBidRecord } from './fan-out.js';
+import type { FanOutBid, FanOutResult, FanOutRunOptions, SeatNonBidRecord } from './fan-out.js';
 import type { InternalCandidate, InternalDemand, InternalDemandResult } from './internal-demand.js';
 import type { NoticeSender } from './notices.js';
 import { appendSchainNode, applyPrivacy, decidePrivacy, type PrivacyDecision } from './privacy.js';
 
 export interface FanOut {
-  run(request: BidRequest, deadlineMs: number): Promise<FanOutResult>;
+  run(request: BidRequest, deadlineMs: number, opts?: FanOutRunOptions): Promise<FanOutResult>;
 }
 
 export interface RtbAuctionConfig {

@@ -46,7 +46,7 @@ import {
   screenDspBid,
   type FanOut,
 } from './auction.js';
-import type { FanOutBid, FanOutResult } from './fan-out.js';
+import type { FanOutBid, FanOutResult, FanOutRunOptions } from './fan-out.js';
 import { ALPHA3 } from './internal-demand.js';
 import type { NoticeKind } from './notices.js';
 import { appendSchainNode, applyPrivacy, decidePrivacy, truncateIp } from './privacy.js';
@@ -171,7 +171,8 @@ export class RtbDecisionDemand implements ExternalDemand {
     this.newRequestId = deps.newRequestId ?? randomUUID;
   }
 
-  start(req: AdRequest, placement: Placement): ExternalDemandCall | null {
+  /** `opts.maxDsps`: the degradation ladder's "drop the RTB tail" (src/exchange/resilient/ladder.ts). */
+  start(req: AdRequest, placement: Placement, opts?: FanOutRunOptions): ExternalDemandCall | null {
     if (placement.rtb_enabled !== true) return null;
     const { config, monoMs } = this.deps;
     const deadlineMs = monoMs() + config.budgetMs;
@@ -181,7 +182,7 @@ export class RtbDecisionDemand implements ExternalDemand {
     });
     // The fan-out never rejects and ends by its deadline by design; should it fail or overrun
     // (a replaced fan-out), the decision goes on without DSPs at the deadline plus a grace.
-    const pending = this.deps.fanOut.run(outbound, deadlineMs).catch(() => null);
+    const pending = this.deps.fanOut.run(outbound, deadlineMs, opts).catch(() => null);
     return new DecisionDemandCall(this.deps, request, placement, pending, deadlineMs);
   }
 }

@@ -60,6 +60,8 @@ export const SkipReason = {
   NothingToSend: 'nothing_to_send',
   /** Progressive auction: still out when no DSP left out could beat the best bid. */
   OutbidCutOff: 'outbid_cut_off',
+  /** Degradation ladder step "drop the RTB tail": not among the most valuable DSPs (issue 8). */
+  RtbTail: 'rtb_tail',
 } as const;
 export type SkipReason = (typeof SkipReason)[keyof typeof SkipReason];
 
@@ -131,6 +133,11 @@ interface DspState {
   highMicros: number | null;
 }
 
+export interface FanOutRunOptions {
+  /** Call at most this many DSPs, the most valuable ones (degradation ladder step 3). */
+  maxDsps?: number;
+}
+
 export interface ProgressiveConfig {
   /** The checkpoint, as a fraction of the time from the start to the deadline. */
   checkpointFraction: number;
@@ -174,8 +181,29 @@ export class RtbFanOut {
     }));
   }
 
-  /** Calls the DSPs for `request` (validated, privacy-stripped) before `deadlineMs`. */
-  async run(request: BidRequest, deadlineMs: number): Promise<FanOutResult> {
+  /**
+   * The `max` most valuable DSPs (expected value: recent bid rate × recent high bid; a DSP
+   * that has not bid yet is worth 0; ties in configuration order), for the degradation
+   * ladder's "drop the RTB tail" step.
+   */
+  private mostValuable(max: number): Set<DspState> {
+    const value = (d: DspState): number => d.bidRate * (d.highMicros ?? 0);
+    const ranked = this.dsps
+      .map((d, i) => ({ d, i, v: value(d) }))
+      .sort((a, b) => b.v - a.v || a.i - b.i);
+    return new Set(ranked.slice(0, max).map((r) => r.d));
+  }
+
+  /**
+   * Calls the DSPs for `request` (validated, privacy-stripped) before `deadlineMs`. With
+   * `maxDsps` (the degradation ladder's step 3), only that many of the most valuable DSPs are
+   * considered; the rest are skipped with `rtb_tail` (seat-non-bid 203).
+   */
+  async run(
+    request: BidRequest,
+    deadlineMs: number,
+    opts: FanOutRunOptions = {},
+  ): Promise<FanOutResult> {
     const { nowMs, random, http } = this.deps;
     const result: FanOutResult = {
       bids: [],
@@ -198,8 +226,14 @@ export class RtbFanOut {
       result.nonBids.push({ seat: id, impids, status, reason });
     };
 
+    const max = opts.maxDsps;
+    const kept = max !== undefined && max < this.dsps.length ? this.mostValuable(max) : null;
     for (const d of this.dsps) {
       const id = d.bidder.config.id;
+      if (kept !== null && !kept.has(d)) {
+        skip(d, SkipReason.RtbTail, SeatNonBidStatus.RequestBlockedOptimized, allImpids(request));
+        continue;
+      }
       const now = nowMs();
       const t = dspTimeout(this.latency.estimate(id, now), deadlineMs - now, this.timeouts);
       let timeoutMs: number;

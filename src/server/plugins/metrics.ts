@@ -86,7 +86,7 @@ export function installMetrics(
   });
   const degraded = new Counter({
     name: 'adstack_decision_degraded_total',
-    help: 'Decision stages cut or skipped, by stage and reason (deadline, breaker_open, dependency_error)',
+    help: 'Decision stages cut or skipped, by stage (frequency, budget) and reason (deadline, breaker_open, dependency_error, ladder)',
     labelNames: ['stage', 'reason'] as const,
     registers: [registry],
   });
@@ -238,6 +238,49 @@ export function installBudgetMetrics(registry: Registry, src: BudgetMetricsSourc
       const l = src.leases();
       this.set({ event: 'granted' }, l.granted);
       this.set({ event: 'returned' }, l.returned);
+    },
+  });
+}
+
+/** What the cache metrics read: a tiered cache's counters (src/core/cache/tiered.ts). */
+export interface CacheStatsSource {
+  stats(): {
+    l1Hits: number;
+    l1Misses: number;
+    l2Hits: number;
+    l2Misses: number;
+    l2Errors: number;
+    l3Loads: number;
+    staleServed: number;
+  };
+}
+
+/**
+ * Cache reads per tier and result (issue 8: "cache hit rates per tier"), for each named tiered
+ * cache: L1 hit/miss, L2 hit/miss/error, L3 loads, stale entries served (degradation ladder
+ * step 1). Counters since start-up, read from the caches at scrape time.
+ */
+export function installCacheMetrics(
+  registry: Registry,
+  caches: Readonly<Record<string, CacheStatsSource>>,
+): void {
+  new Counter({
+    name: 'adstack_cache_reads_total',
+    help: 'Tiered cache reads by cache, tier (l1, l2, l3) and result (hit, miss, error, load, stale)',
+    labelNames: ['cache', 'tier', 'result'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cache, c] of Object.entries(caches)) {
+        const s = c.stats();
+        this.inc({ cache, tier: 'l1', result: 'hit' }, s.l1Hits);
+        this.inc({ cache, tier: 'l1', result: 'miss' }, s.l1Misses);
+        this.inc({ cache, tier: 'l1', result: 'stale' }, s.staleServed);
+        this.inc({ cache, tier: 'l2', result: 'hit' }, s.l2Hits);
+        this.inc({ cache, tier: 'l2', result: 'miss' }, s.l2Misses);
+        this.inc({ cache, tier: 'l2', result: 'error' }, s.l2Errors);
+        this.inc({ cache, tier: 'l3', result: 'load' }, s.l3Loads);
+      }
     },
   });
 }
