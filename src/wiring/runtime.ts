@@ -293,7 +293,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     hotKeys: false,
     random: Math.random,
   });
-  const frequency = new ErasureGuardedFrequency(rawFrequency, tombstoneCache, clock);
+  let onErasureUnknown = (_e: unknown): void => undefined;
+  const frequency = new ErasureGuardedFrequency(rawFrequency, tombstoneCache, clock, (e) =>
+    onErasureUnknown(e),
+  );
   const invalidations = new InvalidationListener({
     log: eventLog,
     caches: new Map<string, Invalidatable>([
@@ -497,6 +500,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   onPipelineError = (e) =>
     app.log.warn({ err: e }, 'event pipeline: log, spool or ledger failed; will retry');
   onModelEvent = (level, obj, msg) => app.log[level](obj, msg);
+  onErasureUnknown = (e) => {
+    const n = frequency.unknownErasureState; // logged on the 1st and every 1,000th
+    if (n === 1 || n % 1000 === 0)
+      app.log.warn({ err: e, count: n }, 'erasure state unreadable; frequency counted anyway');
+  };
   resilience.onBreakerTransition((t) =>
     app.log[t.to === 'closed' ? 'info' : 'warn'](
       { dependency: t.dependency, from: t.from, to: t.to, opened: t.opened },
@@ -591,8 +599,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
  * A short, stable id of the ledger database: PostgreSQL's system identifier (the same on a
  * physical replica, new for a new cluster), the database and the schema. Moving the ledger to
  * a new cluster therefore starts a new event stream: drain the ledger writer (lag 0) first.
+ * The stream is `ADSTACK_EVENTS_<id>`, the spool `<data dir>/spool/<id>` (exported for tests
+ * that clean up after themselves).
  */
-async function ledgerIdentity(driver: SqlDriver): Promise<string> {
+export async function ledgerIdentity(driver: SqlDriver): Promise<string> {
   const [row] = await driver.query<{ sys: string; db: string; schema: string }>(
     `SELECT system_identifier::text AS sys, current_database() AS db, current_schema() AS schema
        FROM pg_control_system()`,
