@@ -42,6 +42,7 @@ import { PredictionStage, type PredictionSummary } from './prediction.js';
 import type { DecisionDeadline, DegradedStage } from './resilient/deadline.js';
 import type { ServingIndex } from './serving-index.js';
 import type { TrackingSigner } from './tracking.js';
+import { userKey as profileUserKey } from './user-key.js';
 
 export interface DecisionConfig {
   publicUrl: string; // base of tracking URLs, no trailing slash
@@ -397,6 +398,7 @@ export class DecisionService {
     const filtered: Partial<Record<FilterReason, number>> = {};
     const userId = req.user?.id;
     const userKey = userId === undefined || userId === '' ? null : frequencyUserKey(userId);
+    const profileKey = userId === undefined || userId === '' ? null : profileUserKey(userId);
     // The frequency step's time counts in the candidates stage.
     const capped = await applyFrequencyCaps(
       opts.deadline?.frequency(this.deps.frequency) ?? this.deps.frequency,
@@ -545,6 +547,7 @@ export class DecisionService {
       top.clearing_ecpm_micros,
       nowMs,
       userKey,
+      profileKey,
       decisionId,
       reservation,
     );
@@ -572,6 +575,7 @@ export class DecisionService {
     clearingCpmMicros: number,
     nowMs: number,
     userKey: string | null,
+    profileKey: string | null,
     decisionId: string,
     reservation: BudgetReservation | null,
   ): Fill {
@@ -587,6 +591,8 @@ export class DecisionService {
       pr: priceMicros,
       exp: nowMs + config.trackingTtlMs,
       ...(reservation !== null && reservation.leases.length > 0 ? { bl: reservation.leases } : {}),
+      // The hashed profile key: the events feed the user's 7-day engagement (never the raw id).
+      ...(profileKey !== null ? { pu: profileKey } : {}),
     };
     // A capped campaign's impression is counted for this user (hashed key) by the event.
     const cap = c.campaign.frequency_cap;

@@ -17,8 +17,13 @@
  *      every process drops its L1 copies at once rather than after a TTL.
  * A failed step does not stop the others; the receipt says `complete: false` and the route
  * answers 503, and a retry (the operation is idempotent) finishes the job.
- * Not covered: the ledger (it holds no user id or key) and the event log (events carry no user
- * id; tracking tokens carry the frequency key only, and are refused by the guard above).
+ * Also: this process's 7-day engagement window of the user in the aggregates consumer is
+ * dropped with the feature store step (the runtime wires it), other processes drop theirs on
+ * the `gdpr_erasure` invalidation event, and the consumer skips tombstoned keys afterwards.
+ * Not covered: the ledger (it holds no user id or key) and the event log itself: impression
+ * and click events (v2) carry the hashed profile key and tracking tokens the hashed keys, never
+ * the raw id; the log keeps them until its retention (7 days on JetStream) and its consumers
+ * honour the tombstones (frequency guard above, aggregates).
  */
 import type { TieredCache } from '../core/cache/tiered.js';
 import { AdsError } from '../core/errors.js';

@@ -307,7 +307,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   });
   await invalidations.start();
   // Feature store (issue 7 item 6b): Redis when configured (shared, TTLs), else this process's
-  // memory; filled by the windowed aggregates consumer (per-ad CTR, advertiser spend pace).
+  // memory; filled by the windowed aggregates consumer (per-ad CTR, advertiser spend pace,
+  // per-user engagement over 7 days — skipped for erased users, read through the tombstone
+  // cache).
   const features: FeatureStore =
     redis === null
       ? createMemoryFeatureStore({ clock })
@@ -318,6 +320,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     log: eventLog,
     features,
     clock,
+    isErased: async (key) => (await tombstoneCache.get(key, clock.nowMs())) === true,
     onError: (e) => onPipelineError(e),
   });
   await aggregates.start();
@@ -327,7 +330,13 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     tombstoneCache,
     hasL2: l2 !== null,
     frequency,
-    features,
+    // The erasure drops this process's 7-day window of the user before the stored features.
+    features: {
+      forgetUser: (key) => {
+        aggregates.forgetUser(key);
+        return features.forgetUser(key);
+      },
+    },
     // A unique id per publish: two changes of one key in the same millisecond (an update,
     // then its erasure) must not be deduplicated into one event by the log.
     publishInvalidation: async (namespace, key, reason, nowMs) =>
