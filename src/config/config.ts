@@ -41,6 +41,8 @@ export interface Config {
   readonly decisionBudgetMs: number;
   /** The frequency-cap read's own budget within the decision's (seed: ~10 ms for a counter read). */
   readonly frequencyBudgetMs: number;
+  /** The user profile + engagement read's own budget within the decision's (as a feature read). */
+  readonly profileBudgetMs: number;
   /** Per-call timeout of Redis calls before they count as a failure for the Redis breaker. */
   readonly dependencyTimeoutMs: number;
   /** Trace exporter: off (default), console or otlp. */
@@ -200,6 +202,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     cvrModelPath,
     decisionBudgetMs: int(env, 'ADSTACK_DECISION_BUDGET_MS', 100, 5, 10_000),
     frequencyBudgetMs: int(env, 'ADSTACK_FREQUENCY_BUDGET_MS', 10, 1, 10_000),
+    profileBudgetMs: int(env, 'ADSTACK_PROFILE_BUDGET_MS', 10, 1, 10_000),
     dependencyTimeoutMs: int(env, 'ADSTACK_DEPENDENCY_TIMEOUT_MS', 2000, 10, 60_000),
     otel,
     dsps,

@@ -42,6 +42,7 @@ import { PredictionStage, type PredictionSummary } from './prediction.js';
 import type { DecisionDeadline, DegradedStage } from './resilient/deadline.js';
 import type { ServingIndex } from './serving-index.js';
 import type { TrackingSigner } from './tracking.js';
+import type { UserFeatureReader, UserFeatures } from './user-features.js';
 import { userKey as profileUserKey } from './user-key.js';
 
 export interface DecisionConfig {
@@ -58,6 +59,12 @@ export interface DecisionDeps {
   config: DecisionConfig;
   /** Impressions per user × campaign, for frequency caps (counted by the impression event). */
   frequency: FrequencyCounters;
+  /**
+   * The user's profile and 7-day engagement for the predict stage's user features (issue 7),
+   * read only when a model will use them, within the deadline's `profile` stage; a miss or a
+   * failure leaves them missing and never fails the decision.
+   */
+  userFeatures?: UserFeatureReader;
   /** The predict stage; default: the constant priors of `config.priors`. */
   prediction?: PredictionStage;
   /** Budget leases and pacing; without it budgets are not enforced (bare-service tests). */
@@ -168,6 +175,8 @@ export interface DecisionExplain {
   };
   /** Where the CTR/CVR came from: the constant priors, or the model (version) in service. */
   prediction: PredictionSummary;
+  /** What the user feature group got from the profile and the 7-day engagement, when read. */
+  user_features?: { profile: UserFeatures['profile']; engagement: UserFeatures['engagement'] };
   floor_cpm_micros: number;
   candidates: CandidateVerdict[];
   /** The degradation ladder's step and the stages cut or skipped in this decision (issue 8). */
@@ -399,6 +408,17 @@ export class DecisionService {
     const userId = req.user?.id;
     const userKey = userId === undefined || userId === '' ? null : frequencyUserKey(userId);
     const profileKey = userId === undefined || userId === '' ? null : profileUserKey(userId);
+    // Stage (part of predict): the user's profile and engagement, read while the candidates
+    // are found. Never rejects; its time overlaps the frequency step's.
+    const deadline = opts.deadline;
+    const userRead: Promise<UserFeatures> | null =
+      profileKey !== null && this.deps.userFeatures !== undefined && this.prediction.usesFeatures()
+        ? this.deps.userFeatures.read(
+            profileKey,
+            nowMs,
+            deadline === undefined ? undefined : (call) => deadline.cut('profile', call),
+          )
+        : null;
     // The frequency step's time counts in the candidates stage.
     const capped = await applyFrequencyCaps(
       opts.deadline?.frequency(this.deps.frequency) ?? this.deps.frequency,
@@ -414,12 +434,16 @@ export class DecisionService {
       t = clock.monotonicMs();
     }
     let summary: PredictionSummary = { ...config.priors, source: 'constant_prior' };
+    let user: UserFeatures | null = null;
     const explain = (): DecisionExplain | undefined =>
       verdicts === null
         ? undefined
         : {
             stage_ms: stageMs,
             prediction: summary,
+            ...(user !== null
+              ? { user_features: { profile: user.profile, engagement: user.engagement } }
+              : {}),
             floor_cpm_micros: placement.floor_cpm_micros,
             candidates: verdicts,
           };
@@ -434,7 +458,8 @@ export class DecisionService {
     }
     const byId = new Map(candidates.map((c) => [c.campaign.id, c]));
     // Stage: CTR/CVR prediction, all candidates in one batch.
-    const predicted = this.prediction.predict(req, candidates, nowMs);
+    user = userRead === null ? null : await userRead;
+    const predicted = this.prediction.predict(req, candidates, nowMs, user?.input);
     summary = predicted.summary;
     const predictionOf = new Map<string, Prediction>();
     const auctionInput: AuctionBid[] = candidates.map((c, i) => {

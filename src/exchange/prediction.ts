@@ -6,10 +6,11 @@
  *   reused Float64Array and scores them all with a single `Scorer.predictBatch` call. The
  *   buffers grow to the largest request seen and are reused after that: decide() is
  *   synchronous, so two requests never share them at the same time.
- * - Only what the request carries becomes a feature. There is no profile store, ad-facts feed
- *   or user × advertiser history yet, so those groups are missing (NaN), and so is the local
- *   hour: the request has no time zone, and the UTC hour is not the user's hour. The model
- *   sends missing values along each split's learned default direction.
+ * - The user group comes from the request and, when the decision read them, the user's profile
+ *   and 7-day engagement (src/exchange/user-features.ts: consenting users only). There is no
+ *   ad-facts feed or user × advertiser history yet, so those groups are missing (NaN), and so
+ *   is the local hour: the request has no time zone, and the UTC hour is not the user's hour.
+ *   The model sends missing values along each split's learned default direction.
  * - CVR: a second slot (ADSTACK_CVR_MODEL_PATH, `ServingModel` with target 'cvr') scores the
  *   CVR of the CPA candidates (a CPA bid's eCPM is bid × pCTR × pCVR); the same feature rows
  *   feed both models (CVR models are trained on the same feature schema). Only CPA candidates
@@ -32,6 +33,7 @@ import type { Prediction } from '../core/auction/index.js';
 import type { AdRequest } from '../core/domain/ad-request.js';
 import type { Campaign, Creative } from '../core/domain/entities.js';
 import { servingInput } from '../core/features/from-request.js';
+import type { UserInput } from '../core/features/input.js';
 import { CTR_SCHEMA, vectorize } from '../core/features/schema.js';
 import type { LoadedModel, ModelSource, ModelTarget } from '../ml/model-file.js';
 import { ModelSlot, trustedKeys, type RejectReason } from '../ml/registry.js';
@@ -138,10 +140,22 @@ export class PredictionStage {
     return { predictions, summary };
   }
 
+  /** Whether `predict` will build feature rows now (a model loaded and not skipped). */
+  usesFeatures(): boolean {
+    const loaded =
+      (this.source?.model ?? null) !== null || (this.cvrSource?.model ?? null) !== null;
+    return loaded && this.resilience.skipModel?.() !== true;
+  }
+
+  /**
+   * @param profile the user's profile-derived features (src/exchange/user-features.ts), when
+   *   the decision read them; absent → the user group holds what the request carries.
+   */
   predict(
     req: AdRequest,
     candidates: readonly PredictionCandidate[],
     nowMs: number,
+    profile?: UserInput,
   ): StagePredictions {
     // Each slot is read once: one CTR and one CVR model for the whole request.
     const model = this.source?.model ?? null;
@@ -165,6 +179,7 @@ export class PredictionStage {
         campaign: c.campaign,
         creative: c.creative,
         nowMs,
+        ...(profile !== undefined ? { profile } : {}),
       });
       vectorize(input, this.rows, i * nf);
     }

@@ -51,6 +51,7 @@ import { BudgetManager } from '../exchange/budget.js';
 import { DecisionService } from '../exchange/decision.js';
 import { EventService } from '../exchange/events.js';
 import { PredictionStage, ServingModel } from '../exchange/prediction.js';
+import { UserFeatureReader } from '../exchange/user-features.js';
 import { ServingIndex } from '../exchange/serving-index.js';
 import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
@@ -449,6 +450,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     ),
     ...(tracing !== null ? { observer: new DecisionTracer(tracing.tracer, clock) } : {}),
     degradationLevel: () => resilience.levelName(),
+    // The user feature group (issue 7): profile through L1 → L2 → the store, and the 7-day
+    // engagement from the feature store; read only when a model scores the candidates.
+    userFeatures: new UserFeatureReader({
+      profile: (key, nowMs) => profileCache.get(key, nowMs),
+      engagement: (key) => features.get('user', key),
+    }),
     index,
     signer,
     clock,
@@ -492,6 +499,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       newDeadline: (spentMs) =>
         new DecisionDeadline(clock, config.decisionBudgetMs, spentMs, {
           frequency: config.frequencyBudgetMs,
+          profile: config.profileBudgetMs,
         }),
       budget: {
         differences: () => differences,

@@ -9,7 +9,8 @@
  * - `signal` is an AbortSignal that aborts when the whole budget is spent, for I/O clients that
  *   accept one. It is created on first use, so a decision that does no I/O pays for no timer.
  * - Stage budgets (`DEFAULT_STAGE_BUDGETS_MS`): the frequency-cap read is a Redis round trip,
- *   10 ms in the seed's latency table for a feature/counter read; later stages (budget leases,
+ *   10 ms in the seed's latency table for a feature/counter read; so is the user's profile and
+ *   engagement read (`profile`, src/exchange/user-features.ts); later stages (budget leases,
  *   external demand) add theirs here.
  * - Used by `DecisionService.decide(req, { deadline })` (src/exchange/decision.ts), which wraps
  *   its FrequencyCounters with `deadline.frequency(…)`; the route builds one per request.
@@ -23,7 +24,7 @@ import { BreakerOpenError } from './guard.js';
 export const DEFAULT_DECISION_BUDGET_MS = 100;
 
 /** Each I/O stage's own budget; a stage never gets more than the request has left. */
-export const DEFAULT_STAGE_BUDGETS_MS = { frequency: 10 } as const;
+export const DEFAULT_STAGE_BUDGETS_MS = { frequency: 10, profile: 10 } as const;
 export type IoStage = keyof typeof DEFAULT_STAGE_BUDGETS_MS;
 
 /** Why a stage was cut or skipped (closed enum; shown in the explain output and metrics). */
@@ -56,6 +57,7 @@ export class DecisionDeadline {
   readonly startMs: number;
   readonly budgetMs: number;
   readonly degraded: DegradedStage[] = [];
+  private readonly stageBudgets: Record<IoStage, number>;
   private controller: AbortController | null = null;
   private timer: NodeJS.Timeout | null = null;
 
@@ -64,8 +66,9 @@ export class DecisionDeadline {
     budgetMs: number = DEFAULT_DECISION_BUDGET_MS,
     /** Time already spent on this request before the deadline was made (parsing, routing). */
     spentMs = 0,
-    private readonly stageBudgets: Record<IoStage, number> = DEFAULT_STAGE_BUDGETS_MS,
+    stageBudgets: Partial<Record<IoStage, number>> = {},
   ) {
+    this.stageBudgets = { ...DEFAULT_STAGE_BUDGETS_MS, ...stageBudgets };
     this.startMs = clock.monotonicMs() - spentMs;
     this.budgetMs = budgetMs;
   }
