@@ -208,6 +208,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // bounded spool on local disk (one slot per process) and are replayed in order.
   let onPipelineError = (_e: unknown): void => undefined;
   let eventLog: EventLog;
+  let spoolFill = (): number => 0;
   if (nats !== null) {
     const id = await ledgerIdentity(storage.driver);
     const natsLog = await createNatsEventLog({
@@ -222,13 +223,15 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     const slot = await openSpoolSlot(join(spoolBase, id));
     closers.push(() => slot.release());
     const natsGuard = resilience.guard('nats');
-    eventLog = new SpoolingEventLog({
+    const spooling = new SpoolingEventLog({
       inner: guardEventLog(natsLog, natsGuard),
       spool: slot.spool,
       // While the breaker is open, straight to the spool; half-open lets one append probe.
       isAvailable: () => natsLog.connected && natsGuard.allows(),
       onError: (e) => onPipelineError(e),
     });
+    eventLog = spooling;
+    spoolFill = () => spooling.fill();
   } else {
     eventLog = createMemoryEventLog({ clock });
   }
@@ -509,7 +512,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     },
     {
       logger: opts.logger ?? false,
-      ...(opts.loadShed !== undefined ? { loadShed: opts.loadShed } : {}),
+      // Decisions stop while the event spool is nearly full (NATS away for long).
+      loadShed: { eventBacklog: () => spoolFill(), ...opts.loadShed },
     },
   );
   onRefreshError = (e) =>
