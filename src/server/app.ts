@@ -17,6 +17,8 @@ import { errorBody, installErrorHandling } from './plugins/errors.js';
 import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plugins/load-shed.js';
 import {
   installBudgetMetrics,
+  installCacheMetrics,
+  type CacheMetricsSource,
   installMetrics,
   type BudgetMetricsSource,
 } from './plugins/metrics.js';
@@ -50,6 +52,8 @@ export interface AppDeps {
   reports?: ReportStore;
   /** Budget metrics (reconciliation, exposure overrun, leases); absent = not exported. */
   budget?: BudgetMetricsSource;
+  /** Tiered caches whose reads and hot keys go on /metrics (issue 7). */
+  caches?: readonly CacheMetricsSource[];
   /** The OpenRTB endpoint (`POST /openrtb2/auction`, src/server/routes/openrtb.ts). */
   rtb?: {
     service: RtbAuctionService;
@@ -132,6 +136,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   const metrics = installMetrics(app, shedder, deps.resilience);
   deps.resilience?.attachUtilization(() => shedder.utilization());
   if (deps.budget !== undefined) installBudgetMetrics(metrics.registry, deps.budget);
+  if (deps.caches !== undefined) installCacheMetrics(metrics.registry, deps.caches);
   await app.register(swagger, {
     openapi: {
       info: {

@@ -504,6 +504,15 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
           frequency: config.frequencyBudgetMs,
           profile: config.profileBudgetMs,
         }),
+      caches: [
+        { namespace: PROFILE_NAMESPACE, cache: profileCache },
+        { namespace: TOMBSTONE_NAMESPACE, cache: tombstoneCache },
+      ].map(({ namespace, cache }) => ({
+        namespace,
+        stats: () => cache.stats(),
+        hotKeys: (nowMs: number) => cache.hotKeys(nowMs),
+        nowMs: () => clock.nowMs(),
+      })),
       budget: {
         differences: () => differences,
         exposureOverrunMicros: () => budgets.exposureOverrunMicros,

@@ -10,6 +10,8 @@ import { DEGRADATION_NAMES } from '../../core/resilience/degradation.js';
 import { BREAKER_STATE_VALUE } from '../../exchange/resilient/guard.js';
 import type { Resilience } from '../../exchange/resilient/resilience.js';
 import type { LoadShedder } from './load-shed.js';
+import type { TieredCacheStats } from '../../core/cache/tiered.js';
+import type { HotKey } from '../../core/cache/hot-keys.js';
 
 /**
  * The decision SLO: 99.9% of decision requests answered without a 5xx or a 429 within the
@@ -238,6 +240,87 @@ export function installBudgetMetrics(registry: Registry, src: BudgetMetricsSourc
       const l = src.leases();
       this.set({ event: 'granted' }, l.granted);
       this.set({ event: 'returned' }, l.returned);
+    },
+  });
+}
+
+/** A tiered cache (src/core/cache/tiered.ts) as the metrics see it. */
+export interface CacheMetricsSource {
+  namespace: string;
+  stats(): TieredCacheStats;
+  hotKeys(nowMs: number): HotKey[];
+  nowMs(): number;
+}
+
+/** Hot keys listed per cache at most (the highest rates): bounds the label set. */
+const MAX_HOT_KEYS_LISTED = 20;
+
+/**
+ * Tiered-cache metrics (issue 7): reads by tier and result
+ * (`adstack_cache_reads_total{namespace,result}`: l1_hit, l1_miss, coalesced, l2_hit, l2_miss,
+ * l2_error, replica_read, l3_load, l3_absent), invalidations, and the current hot set —
+ * `adstack_cache_hot_keys{namespace}` (how many) and
+ * `adstack_cache_hot_key_reads_per_second{namespace,key}` (the top 20 by estimated rate; keys
+ * are cache keys, i.e. hashed ids, never raw ones).
+ */
+export function installCacheMetrics(
+  registry: Registry,
+  caches: readonly CacheMetricsSource[],
+): void {
+  new Gauge({
+    name: 'adstack_cache_reads_total',
+    help: 'Tiered cache reads by namespace and tier/result since start',
+    labelNames: ['namespace', 'result'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of caches) {
+        const s = c.stats();
+        const rows: [string, number][] = [
+          ['l1_hit', s.l1Hits],
+          ['l1_miss', s.l1Misses],
+          ['coalesced', s.coalesced],
+          ['l2_hit', s.l2Hits],
+          ['l2_miss', s.l2Misses],
+          ['l2_error', s.l2Errors],
+          ['replica_read', s.replicaReads],
+          ['l3_load', s.l3Loads],
+          ['l3_absent', s.l3Absent],
+        ];
+        for (const [result, n] of rows) this.set({ namespace: c.namespace, result }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'adstack_cache_invalidations_total',
+    help: 'Tiered cache invalidations applied by this process, by namespace',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of caches) this.set({ namespace: c.namespace }, c.stats().invalidations);
+    },
+  });
+  new Gauge({
+    name: 'adstack_cache_hot_key_reads_per_second',
+    help: 'Current hot keys (pinned in L1, read through L2 replicas) and their estimated reads/s',
+    labelNames: ['namespace', 'key'] as const,
+    registers: [registry],
+    collect() {
+      this.reset(); // keys that cooled down disappear
+      for (const c of caches) {
+        const top = [...c.hotKeys(c.nowMs())]
+          .sort((a, b) => b.estPerSec - a.estPerSec)
+          .slice(0, MAX_HOT_KEYS_LISTED);
+        for (const k of top) this.set({ namespace: c.namespace, key: k.key }, k.estPerSec);
+      }
+    },
+  });
+  new Gauge({
+    name: 'adstack_cache_hot_keys',
+    help: 'How many keys are hot now, by namespace',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of caches) this.set({ namespace: c.namespace }, c.hotKeys(c.nowMs()).length);
     },
   });
 }
