@@ -29,6 +29,8 @@
  *   features); other processes drop theirs on the `gdpr_erasure` invalidation event, which this
  *   consumer reads as well. Erased keys seen by this process are remembered (bounded) so that
  *   a batch already in progress cannot write the user back.
+ * - Memory: at most `maxUserWindows` user windows stay in memory once stored (the oldest are
+ *   dropped and re-seeded from the store when the user comes back).
  * - Seeding from the store is approximate with several processes: a stored window may already
  *   hold a few events this process then counts again (a restart while others keep writing);
  *   events that arrived while this process was down are not in its window unless another
@@ -55,6 +57,12 @@ export interface WindowedAggregatesOptions {
   clock: Clock;
   /** Whether a hashed user key is erased (tombstoned); without it no user is. */
   isErased?: (userKey: string) => Promise<boolean>;
+  /**
+   * User windows kept in memory after they are stored (default 50,000): past it, the oldest
+   * stored ones are dropped and re-seeded from the store on the user's next event, so memory
+   * does not grow with the number of users seen in a week.
+   */
+  maxUserWindows?: number;
   batchSize?: number;
   fetchWaitMs?: number;
   onError?: (e: unknown) => void;
@@ -284,6 +292,14 @@ export class WindowedAggregates {
         () => this.dirtyUsers.delete(id),
       );
       if (w.idle(now)) this.users.delete(id);
+    }
+    // Bounded memory: drop stored (clean) windows, oldest first; the store has them.
+    const max = this.opts.maxUserWindows ?? 50_000;
+    if (this.users.size > max) {
+      for (const id of this.users.keys()) {
+        if (this.users.size <= max) break;
+        if (!this.dirtyUsers.has(id)) this.users.delete(id);
+      }
     }
   }
 

@@ -224,4 +224,44 @@ describe('WindowedAggregates', () => {
     expect(await features.get('ad', 'cre_1')).toMatchObject({ impressions_1h: 3, clicks_1h: 2 });
     await agg.stop();
   });
+
+  it('keeps at most maxUserWindows windows in memory and re-seeds a dropped one from the store', async () => {
+    const clock = new FakeClock();
+    const features = createMemoryFeatureStore({ clock });
+    const log = createMemoryEventLog({ clock });
+    let reads = 0;
+    const counting: FeatureStore = {
+      put: (...a) => features.put(...a),
+      get: (k, i) => {
+        if (k === 'user') reads++;
+        return features.get(k, i);
+      },
+      forgetUser: (u) => features.forgetUser(u),
+    };
+    const agg = new WindowedAggregates({
+      log,
+      features: counting,
+      clock,
+      fetchWaitMs: 10,
+      maxUserWindows: 2,
+    });
+    await agg.open();
+    const drain = async () => {
+      while ((await agg.runOnce()) > 0);
+    };
+    const users = ['1', '2', '3', '4'].map((d) => d.repeat(32));
+    for (const u of users) await log.append(event('impression', clock.nowMs(), 0, 'cre_1', u));
+    await drain();
+    expect(reads).toBe(4); // first sight of each user
+    // The first user's window was dropped from memory; its next event re-reads the store
+    // and continues from the stored count.
+    await log.append(event('click', clock.nowMs(), 0, 'cre_1', users[0]));
+    await drain();
+    expect(reads).toBe(5);
+    expect(await features.get('user', users[0]!)).toMatchObject({
+      impressions_7d: 1,
+      clicks_7d: 1,
+    });
+    await agg.stop();
+  });
 });
