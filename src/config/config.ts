@@ -47,6 +47,8 @@ export interface Config {
   readonly dependencyTimeoutMs: number;
   /** Trace exporter: off (default), console or otlp. */
   readonly otel: 'off' | 'console' | 'otlp';
+  /** Publish one `decision` event per decision to the event log (off by default). */
+  readonly decisionEvents: boolean;
   /** OpenRTB DSPs from ADSTACK_DSPS (a JSON file or inline JSON); null = none configured. */
   readonly dsps: DspsConfig | null;
 }
@@ -172,6 +174,10 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     throw new ConfigError('ADSTACK_OTEL', `expected off, console or otlp, got '${otel}'`);
   }
   const dsps = dspsConfig(env);
+  const decisionEvents = str(env, 'ADSTACK_DECISION_EVENTS') ?? 'off';
+  if (decisionEvents !== 'off' && decisionEvents !== 'on') {
+    throw new ConfigError('ADSTACK_DECISION_EVENTS', `expected on or off, got '${decisionEvents}'`);
+  }
 
   return Object.freeze({
     port,
@@ -205,6 +211,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     profileBudgetMs: int(env, 'ADSTACK_PROFILE_BUDGET_MS', 10, 1, 10_000),
     dependencyTimeoutMs: int(env, 'ADSTACK_DEPENDENCY_TIMEOUT_MS', 2000, 10, 60_000),
     otel,
+    decisionEvents: decisionEvents === 'on',
     dsps,
   });
 }

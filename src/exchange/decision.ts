@@ -36,6 +36,11 @@ import {
   type LossReason,
 } from '../core/reasons.js';
 import type { Clock } from '../ports/clock.js';
+import {
+  EVENT_SCHEMA_VERSIONS,
+  type EventEnvelope,
+  type EventPayloads,
+} from '../ports/event-log.js';
 import type { FrequencyCapRule, FrequencyCounters } from '../ports/frequency-counters.js';
 import { BudgetManager, type BudgetReservation } from './budget.js';
 import { PredictionStage, type PredictionSummary } from './prediction.js';
@@ -59,6 +64,12 @@ export interface DecisionDeps {
   config: DecisionConfig;
   /** Impressions per user × campaign, for frequency caps (counted by the impression event). */
   frequency: FrequencyCounters;
+  /**
+   * Hands one `decision` event per decision to the event log (issue 7; ADSTACK_DECISION_EVENTS):
+   * fire-and-forget into the bounded publisher, never awaited on the decision path. Carries ids,
+   * the outcome and the closed-enum no-fill reason — no user id or key.
+   */
+  emit?: (event: EventEnvelope<'decision'>) => void;
   /**
    * The user's profile and 7-day engagement for the predict stage's user features (issue 7),
    * read only when a model will use them, within the deadline's `profile` stage; a miss or a
@@ -363,6 +374,39 @@ export class DecisionService {
    * it, and the explain output is dropped unless asked for.
    */
   async decide(req: AdRequest, opts: DecideOptions = {}): Promise<DecisionOutcome> {
+    const outcome = await this.decideObserved(req, opts);
+    if (this.deps.emit !== undefined) this.deps.emit(this.decisionEvent(req, outcome));
+    return outcome;
+  }
+
+  /** The `decision` event of one outcome (see `emit`). */
+  private decisionEvent(req: AdRequest, outcome: DecisionOutcome): EventEnvelope<'decision'> {
+    const data: EventPayloads['decision'] =
+      outcome.kind === 'fill'
+        ? {
+            decision_id: outcome.fill.decision_id,
+            placement_id: outcome.fill.placement_id,
+            outcome: 'fill',
+            campaign_id: outcome.fill.campaign_id,
+            creative_id: outcome.fill.creative_id,
+            price_micros: outcome.fill.price.price_micros,
+          }
+        : {
+            decision_id: this.newId(),
+            placement_id: req.placement_id,
+            outcome: 'no_fill',
+            reason: outcome.reason,
+          };
+    return {
+      id: `decision:${data.decision_id}`,
+      type: 'decision',
+      v: EVENT_SCHEMA_VERSIONS.decision,
+      occurred_at: new Date(this.deps.clock.nowMs()).toISOString(),
+      data,
+    };
+  }
+
+  private async decideObserved(req: AdRequest, opts: DecideOptions): Promise<DecisionOutcome> {
     const observer = this.deps.observer;
     const explaining = opts.explain === true;
     if (observer === undefined && !explaining) return this.runStages(req, opts);

@@ -471,6 +471,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       incrementMicros: 0,
     },
     ...(rtb.decisionDemand !== null ? { external: rtb.decisionDemand } : {}),
+    // Decision events (ADSTACK_DECISION_EVENTS=on): handed to the bounded publisher, never
+    // awaited; a full publisher refuses and counts instead of slowing decisions.
+    ...(config.decisionEvents ? { emit: (e) => void pipeline.offer(e) } : {}),
   });
   const events = new EventService({
     ledger,
