@@ -47,6 +47,8 @@ export interface Config {
   readonly decisionBudgetMs: number;
   /** The frequency-cap read's own budget within the decision's (seed: ~10 ms for a counter read). */
   readonly frequencyBudgetMs: number;
+  /** The user profile + engagement read's own budget within the decision's (as a feature read). */
+  readonly profileBudgetMs: number;
   /** Per-call timeout of Redis calls before they count as a failure for the Redis breaker. */
   readonly dependencyTimeoutMs: number;
   /** Per-call timeout of PostgreSQL calls behind the `postgres` breaker (ADSTACK_POSTGRES_TIMEOUT_MS). */
@@ -55,6 +57,8 @@ export interface Config {
   readonly natsTimeoutMs: number;
   /** Trace exporter: off (default), console or otlp. */
   readonly otel: 'off' | 'console' | 'otlp';
+  /** Publish one `decision` event per decision to the event log (off by default). */
+  readonly decisionEvents: boolean;
   /** OpenRTB DSPs from ADSTACK_DSPS (a JSON file or inline JSON); null = none configured. */
   readonly dsps: DspsConfig | null;
 }
@@ -180,6 +184,10 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     throw new ConfigError('ADSTACK_OTEL', `expected off, console or otlp, got '${otel}'`);
   }
   const dsps = dspsConfig(env);
+  const decisionEvents = str(env, 'ADSTACK_DECISION_EVENTS') ?? 'off';
+  if (decisionEvents !== 'off' && decisionEvents !== 'on') {
+    throw new ConfigError('ADSTACK_DECISION_EVENTS', `expected on or off, got '${decisionEvents}'`);
+  }
 
   return Object.freeze({
     port,
@@ -214,10 +222,12 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     cvrModelPath,
     decisionBudgetMs: int(env, 'ADSTACK_DECISION_BUDGET_MS', 100, 5, 10_000),
     frequencyBudgetMs: int(env, 'ADSTACK_FREQUENCY_BUDGET_MS', 10, 1, 10_000),
+    profileBudgetMs: int(env, 'ADSTACK_PROFILE_BUDGET_MS', 10, 1, 10_000),
     dependencyTimeoutMs: int(env, 'ADSTACK_DEPENDENCY_TIMEOUT_MS', 2000, 10, 60_000),
     postgresTimeoutMs: int(env, 'ADSTACK_POSTGRES_TIMEOUT_MS', 5000, 10, 600_000),
     natsTimeoutMs: int(env, 'ADSTACK_NATS_TIMEOUT_MS', 5000, 10, 600_000),
     otel,
+    decisionEvents: decisionEvents === 'on',
     dsps,
   });
 }

@@ -37,12 +37,19 @@ import {
 } from '../core/reasons.js';
 import type { Clock } from '../ports/clock.js';
 import type { DecisionFeatureLog } from '../ports/decision-features.js';
+import {
+  EVENT_SCHEMA_VERSIONS,
+  type EventEnvelope,
+  type EventPayloads,
+} from '../ports/event-log.js';
 import type { FrequencyCapRule, FrequencyCounters } from '../ports/frequency-counters.js';
 import { BudgetManager, type BudgetReservation } from './budget.js';
 import { candidateInput, PredictionStage, type PredictionSummary } from './prediction.js';
 import type { DecisionDeadline, DegradedStage } from './resilient/deadline.js';
 import type { ServingIndex } from './serving-index.js';
 import type { TrackingSigner } from './tracking.js';
+import type { UserFeatureReader, UserFeatures } from './user-features.js';
+import { userKey as profileUserKey } from './user-key.js';
 
 export interface DecisionConfig {
   publicUrl: string; // base of tracking URLs, no trailing slash
@@ -58,6 +65,18 @@ export interface DecisionDeps {
   config: DecisionConfig;
   /** Impressions per user × campaign, for frequency caps (counted by the impression event). */
   frequency: FrequencyCounters;
+  /**
+   * Hands one `decision` event per decision to the event log (issue 7; ADSTACK_DECISION_EVENTS):
+   * fire-and-forget into the bounded publisher, never awaited on the decision path. Carries ids,
+   * the outcome and the closed-enum no-fill reason — no user id or key.
+   */
+  emit?: (event: EventEnvelope<'decision'>) => void;
+  /**
+   * The user's profile and 7-day engagement for the predict stage's user features (issue 7),
+   * read only when a model will use them, within the deadline's `profile` stage; a miss or a
+   * failure leaves them missing and never fails the decision.
+   */
+  userFeatures?: UserFeatureReader;
   /** The predict stage; default: the constant priors of `config.priors`. */
   prediction?: PredictionStage;
   /** Budget leases and pacing; without it budgets are not enforced (bare-service tests). */
@@ -170,6 +189,8 @@ export interface DecisionExplain {
   };
   /** Where the CTR/CVR came from: the constant priors, or the model (version) in service. */
   prediction: PredictionSummary;
+  /** What the user feature group got from the profile and the 7-day engagement, when read. */
+  user_features?: { profile: UserFeatures['profile']; engagement: UserFeatures['engagement'] };
   floor_cpm_micros: number;
   candidates: CandidateVerdict[];
   /** The degradation ladder's step and the stages cut or skipped in this decision (issue 8). */
@@ -358,6 +379,39 @@ export class DecisionService {
    * it, and the explain output is dropped unless asked for.
    */
   async decide(req: AdRequest, opts: DecideOptions = {}): Promise<DecisionOutcome> {
+    const outcome = await this.decideObserved(req, opts);
+    if (this.deps.emit !== undefined) this.deps.emit(this.decisionEvent(req, outcome));
+    return outcome;
+  }
+
+  /** The `decision` event of one outcome (see `emit`). */
+  private decisionEvent(req: AdRequest, outcome: DecisionOutcome): EventEnvelope<'decision'> {
+    const data: EventPayloads['decision'] =
+      outcome.kind === 'fill'
+        ? {
+            decision_id: outcome.fill.decision_id,
+            placement_id: outcome.fill.placement_id,
+            outcome: 'fill',
+            campaign_id: outcome.fill.campaign_id,
+            creative_id: outcome.fill.creative_id,
+            price_micros: outcome.fill.price.price_micros,
+          }
+        : {
+            decision_id: this.newId(),
+            placement_id: req.placement_id,
+            outcome: 'no_fill',
+            reason: outcome.reason,
+          };
+    return {
+      id: `decision:${data.decision_id}`,
+      type: 'decision',
+      v: EVENT_SCHEMA_VERSIONS.decision,
+      occurred_at: new Date(this.deps.clock.nowMs()).toISOString(),
+      data,
+    };
+  }
+
+  private async decideObserved(req: AdRequest, opts: DecideOptions): Promise<DecisionOutcome> {
     const observer = this.deps.observer;
     const explaining = opts.explain === true;
     if (observer === undefined && !explaining) return this.runStages(req, opts);
@@ -402,6 +456,18 @@ export class DecisionService {
     const filtered: Partial<Record<FilterReason, number>> = {};
     const userId = req.user?.id;
     const userKey = userId === undefined || userId === '' ? null : frequencyUserKey(userId);
+    const profileKey = userId === undefined || userId === '' ? null : profileUserKey(userId);
+    // Stage (part of predict): the user's profile and engagement, read while the candidates
+    // are found. Never rejects; its time overlaps the frequency step's.
+    const deadline = opts.deadline;
+    const userRead: Promise<UserFeatures> | null =
+      profileKey !== null && this.deps.userFeatures !== undefined && this.prediction.usesFeatures()
+        ? this.deps.userFeatures.read(
+            profileKey,
+            nowMs,
+            deadline === undefined ? undefined : (call) => deadline.cut('profile', call),
+          )
+        : null;
     // The frequency step's time counts in the candidates stage.
     const capped = await applyFrequencyCaps(
       opts.deadline?.frequency(this.deps.frequency) ?? this.deps.frequency,
@@ -411,7 +477,6 @@ export class DecisionService {
       filtered,
       verdicts,
     );
-    const deadline = opts.deadline;
     const candidates = await applyBudgets(
       this.deps.budgets,
       capped,
@@ -425,12 +490,16 @@ export class DecisionService {
       t = clock.monotonicMs();
     }
     let summary: PredictionSummary = { ...config.priors, source: 'constant_prior' };
+    let user: UserFeatures | null = null;
     const explain = (): DecisionExplain | undefined =>
       verdicts === null
         ? undefined
         : {
             stage_ms: stageMs,
             prediction: summary,
+            ...(user !== null
+              ? { user_features: { profile: user.profile, engagement: user.engagement } }
+              : {}),
             floor_cpm_micros: placement.floor_cpm_micros,
             candidates: verdicts,
           };
@@ -445,7 +514,8 @@ export class DecisionService {
     }
     const byId = new Map(candidates.map((c) => [c.campaign.id, c]));
     // Stage: CTR/CVR prediction, all candidates in one batch.
-    const predicted = this.prediction.predict(req, candidates, nowMs);
+    user = userRead === null ? null : await userRead;
+    const predicted = this.prediction.predict(req, candidates, nowMs, user?.input);
     summary = predicted.summary;
     const predictionOf = new Map<string, Prediction>();
     const auctionInput: AuctionBid[] = candidates.map((c, i) => {
@@ -558,13 +628,14 @@ export class DecisionService {
       top.clearing_ecpm_micros,
       nowMs,
       userKey,
+      profileKey,
       decisionId,
       reservation,
     );
     this.deps.featureLog?.record({
       decisionId,
       decidedAtMs: nowMs,
-      input: candidateInput(req, winner, nowMs),
+      input: candidateInput(req, winner, nowMs, user?.input),
     });
     if (verdicts !== null) {
       stageMs.render = lap(t);
@@ -590,6 +661,7 @@ export class DecisionService {
     clearingCpmMicros: number,
     nowMs: number,
     userKey: string | null,
+    profileKey: string | null,
     decisionId: string,
     reservation: BudgetReservation | null,
   ): Fill {
@@ -605,6 +677,8 @@ export class DecisionService {
       pr: priceMicros,
       exp: nowMs + config.trackingTtlMs,
       ...(reservation !== null && reservation.leases.length > 0 ? { bl: reservation.leases } : {}),
+      // The hashed profile key: the events feed the user's 7-day engagement (never the raw id).
+      ...(profileKey !== null ? { pu: profileKey } : {}),
     };
     // A capped campaign's impression is counted for this user (hashed key) by the event.
     const cap = c.campaign.frequency_cap;

@@ -176,6 +176,7 @@ export class EventService {
         creative_id: claims.cr,
         placement_id: claims.p,
         spend_micros: spend,
+        ...(claims.pu !== undefined ? { user_key: claims.pu } : {}),
       },
     };
     const inserted = await recordThrough(pipeline, event);

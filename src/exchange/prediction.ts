@@ -6,10 +6,12 @@
  *   reused Float64Array and scores them all with a single `Scorer.predictBatch` call. The
  *   buffers grow to the largest request seen and are reused after that: decide() is
  *   synchronous, so two requests never share them at the same time.
- * - Only what the request carries becomes a feature. There is no profile store, ad-facts feed
- *   or user × advertiser history yet, so those groups are missing (NaN), and so is the local
- *   hour: the request has no time zone, and the UTC hour is not the user's hour. The model
- *   sends missing values along each split's learned default direction.
+ * - Only what the request carries, and the user's profile and 7-day engagement when the
+ *   decision read them (src/exchange/user-features.ts: consenting users only), become
+ *   features. There is no ad-facts feed or user × advertiser history yet, so those groups are
+ *   missing (NaN), and so is the local hour: the request has no time zone, and the UTC hour is
+ *   not the user's hour. The model sends missing values along each split's learned default
+ *   direction.
  * - `candidateInput` builds each candidate's input; the decision logs its winner's through the
  *   decision feature log, which is what training from the ledger vectorizes (no skew).
  * - CVR: a second slot (ADSTACK_CVR_MODEL_PATH, `ServingModel` with target 'cvr') scores the
@@ -34,7 +36,7 @@ import type { Prediction } from '../core/auction/index.js';
 import type { AdRequest } from '../core/domain/ad-request.js';
 import type { Campaign, Creative } from '../core/domain/entities.js';
 import { servingInput } from '../core/features/from-request.js';
-import type { CtrInput } from '../core/features/input.js';
+import type { CtrInput, UserInput } from '../core/features/input.js';
 import { CTR_SCHEMA, vectorize } from '../core/features/schema.js';
 import type { LoadedModel, ModelSource, ModelTarget } from '../ml/model-file.js';
 import { ModelSlot, trustedKeys, type RejectReason } from '../ml/registry.js';
@@ -106,8 +108,19 @@ export interface PredictionResilience {
  * served row. `servingInput` leaves the local hour and weekday missing (the request has no time
  * zone).
  */
-export function candidateInput(req: AdRequest, c: PredictionCandidate, nowMs: number): CtrInput {
-  return servingInput({ request: req, campaign: c.campaign, creative: c.creative, nowMs });
+export function candidateInput(
+  req: AdRequest,
+  c: PredictionCandidate,
+  nowMs: number,
+  profile?: UserInput,
+): CtrInput {
+  return servingInput({
+    request: req,
+    campaign: c.campaign,
+    creative: c.creative,
+    nowMs,
+    ...(profile !== undefined ? { profile } : {}),
+  });
 }
 
 export class PredictionStage {
@@ -151,10 +164,22 @@ export class PredictionStage {
     return { predictions, summary };
   }
 
+  /** Whether `predict` will build feature rows now (a model loaded and not skipped). */
+  usesFeatures(): boolean {
+    const loaded =
+      (this.source?.model ?? null) !== null || (this.cvrSource?.model ?? null) !== null;
+    return loaded && this.resilience.skipModel?.() !== true;
+  }
+
+  /**
+   * @param profile the user's profile-derived features (src/exchange/user-features.ts), when
+   *   the decision read them; absent → the user group holds what the request carries.
+   */
   predict(
     req: AdRequest,
     candidates: readonly PredictionCandidate[],
     nowMs: number,
+    profile?: UserInput,
   ): StagePredictions {
     // Each slot is read once: one CTR and one CVR model for the whole request.
     const model = this.source?.model ?? null;
@@ -170,7 +195,7 @@ export class PredictionStage {
       this.out = new Float64Array(n);
     }
     for (let i = 0; i < n; i++)
-      vectorize(candidateInput(req, candidates[i]!, nowMs), this.rows, i * nf);
+      vectorize(candidateInput(req, candidates[i]!, nowMs, profile), this.rows, i * nf);
     // The CPA candidates' rows, packed for the CVR model (the others' eCPM ignores CVR).
     let nCpa = 0;
     if (cvrModel !== null) {

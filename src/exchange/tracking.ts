@@ -35,6 +35,12 @@ export interface TrackingClaims {
   uk?: string;
   fw?: number;
   /**
+   * The user's profile key (`userKey()` in ./user-key.ts: a SHA-256-derived hash, never the raw
+   * id) when the request had a user id: the impression and click events carry it to the
+   * windowed aggregates (per-user engagement over 7 days, src/stream/aggregates.ts).
+   */
+  pu?: string;
+  /**
    * An ad won by a DSP in `POST /v1/decisions` (issue 4): the bidder id, and its billing notice
    * (`burl`, macros substituted) that the impression event fires server-side. Such an
    * impression is no spend of any of our campaigns (`a` is `dsp:<seat>`, `c` is `dsp:<bidder>`).
@@ -83,6 +89,7 @@ function isClaims(x: unknown): x is TrackingClaims {
     (o.ds === undefined || typeof o.ds === 'string') &&
     (o.bu === undefined || (typeof o.bu === 'string' && o.ds !== undefined)) &&
     (o.bl === undefined || isLeaseList(o.bl)) &&
+    (o.pu === undefined || (typeof o.pu === 'string' && /^[0-9a-f]{32}$/.test(o.pu))) &&
     ((o.uk === undefined && o.fw === undefined) ||
       (typeof o.uk === 'string' &&
         /^[0-9a-f]{1,64}$/.test(o.uk) &&

@@ -17,8 +17,13 @@
  *      every process drops its L1 copies at once rather than after a TTL.
  * A failed step does not stop the others; the receipt says `complete: false` and the route
  * answers 503, and a retry (the operation is idempotent) finishes the job.
- * Not covered: the ledger (it holds no user id or key) and the event log (events carry no user
- * id; tracking tokens carry the frequency key only, and are refused by the guard above).
+ * Also: this process's 7-day engagement window of the user in the aggregates consumer is
+ * dropped with the feature store step (the runtime wires it), other processes drop theirs on
+ * the `gdpr_erasure` invalidation event, and the consumer skips tombstoned keys afterwards.
+ * Not covered: the ledger (it holds no user id or key) and the event log itself: impression
+ * and click events (v2) carry the hashed profile key and tracking tokens the hashed keys, never
+ * the raw id; the log keeps them until its retention (7 days on JetStream) and its consumers
+ * honour the tombstones (frequency guard above, aggregates).
  */
 import type { TieredCache } from '../core/cache/tiered.js';
 import { AdsError } from '../core/errors.js';
@@ -233,16 +238,33 @@ export class UserService {
  * record nothing for a tombstoned key (a tracking URL issued before the erasure). The
  * tombstone is read through a tiered cache (negative entries live 1 s in L1), so this costs a
  * store read per user per second at most; the erasure drops the cached "not erased" at once.
+ *
+ * When the tombstone cannot be read (PostgreSQL down and the key not cached) the count goes
+ * ahead as if the user were not erased, and `unknownErasureState` counts it (`onUnknown` logs
+ * it): without this every impression of a user not seen in the last second would answer 503
+ * for the whole outage (test/stream/outage-runtime.nats.test.ts), and frequency caps would
+ * stop counting. The cost is bounded: only a user erased before the outage who opens an old
+ * tracking URL during it gets a counter again, and that counter expires with its cap window.
  */
 export class ErasureGuardedFrequency implements FrequencyCounters {
+  /** Counts made while the erasure state could not be read (see above). */
+  unknownErasureState = 0;
+
   constructor(
     private readonly inner: FrequencyCounters,
     private readonly tombstones: TieredCache<true>,
     private readonly clock: Clock,
+    private readonly onUnknown: (e: unknown) => void = () => undefined,
   ) {}
 
   private async erased(userId: string): Promise<boolean> {
-    return (await this.tombstones.get(userId, this.clock.nowMs())) === true;
+    try {
+      return (await this.tombstones.get(userId, this.clock.nowMs())) === true;
+    } catch (e) {
+      this.unknownErasureState++;
+      this.onUnknown(e);
+      return false;
+    }
   }
 
   check(

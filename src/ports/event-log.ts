@@ -28,8 +28,8 @@ import type { LossReason } from '../core/reasons.js';
 /** Current schema version of each event type. A consumer refuses versions it does not know. */
 export const EVENT_SCHEMA_VERSIONS = {
   decision: 1,
-  impression: 1,
-  click: 1,
+  impression: 2,
+  click: 2,
   conversion: 1,
   win: 1,
   loss: 1,
@@ -58,7 +58,11 @@ export const InvalidationReason = {
 } as const;
 export type InvalidationReason = (typeof InvalidationReason)[keyof typeof InvalidationReason];
 
-/** Payloads by type, version 1. A breaking change adds a new version and a new payload type. */
+/**
+ * Payloads by type. A breaking change adds a new version and a new payload type.
+ * Impression and click v2 = v1 + the optional `user_key` (the hashed profile key of
+ * ../exchange/user-key.ts, never a raw id); consumers read both versions.
+ */
 export interface EventPayloads {
   /** One decision; `outcome` no_fill carries the closed-enum reason. */
   decision: {
@@ -70,8 +74,8 @@ export interface EventPayloads {
     creative_id?: string;
     price_micros?: number;
   };
-  impression: AdRef & { spend_micros: number };
-  click: AdRef & { spend_micros: number };
+  impression: AdRef & { spend_micros: number; user_key?: string };
+  click: AdRef & { spend_micros: number; user_key?: string };
   conversion: AdRef & { spend_micros: number; conversion_id: string };
   /** An external bid won (OpenRTB win notice, `nurl`). */
   win: { decision_id: string; bidder: string; price_micros: number };

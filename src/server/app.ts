@@ -19,9 +19,9 @@ import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plu
 import {
   installBudgetMetrics,
   installCacheMetrics,
+  type CacheMetricsSource,
   installMetrics,
   type BudgetMetricsSource,
-  type CacheStatsSource,
 } from './plugins/metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerDegradationRoutes } from './routes/degradation.js';
@@ -56,8 +56,8 @@ export interface AppDeps {
   reports?: ReportStore;
   /** Budget metrics (reconciliation, exposure overrun, leases); absent = not exported. */
   budget?: BudgetMetricsSource;
-  /** Tiered caches whose reads per tier are exported (`adstack_cache_reads_total`). */
-  caches?: Readonly<Record<string, CacheStatsSource>>;
+  /** Tiered caches whose reads and hot keys go on /metrics (issue 7). */
+  caches?: readonly CacheMetricsSource[];
   /** The OpenRTB endpoint (`POST /openrtb2/auction`, src/server/routes/openrtb.ts). */
   rtb?: {
     service: RtbAuctionService;

@@ -5,7 +5,13 @@
  * - per ad (creative): `impressions_1h`, `clicks_1h`, `ctr_1h` over the last hour (one-minute
  *   buckets), entity `ad:<creative_id>`, TTL 1 h;
  * - per advertiser: `spend_1h_micros` (the spend pace over the last hour) and
- *   `spend_today_micros` (since 00:00 UTC), entity `advertiser:<advertiser_id>`, TTL 24 h.
+ *   `spend_today_micros` (since 00:00 UTC), entity `advertiser:<advertiser_id>`, TTL 24 h;
+ * - per user (events v2 carry `user_key`, the hashed profile key — never a raw id):
+ *   `impressions_7d`, `clicks_7d`, `ctr_7d` over the last 7 days (7 daily buckets, so the
+ *   window is 6–7 days deep), entity `user:<user_key>`, TTL 7 days. The daily buckets are
+ *   stored too (`day_<s>`, `imps_<s>`, `clicks_<s>`, slot s = UTC day mod 7), so a process
+ *   that meets a user for the first time since it started seeds its window from the store
+ *   instead of overwriting a week of history with what it saw since the restart.
  *
  * Choices and limits (said plainly):
  * - Every process runs its own ephemeral consumer starting at new events and aggregates ALL
@@ -16,25 +22,47 @@
  * - Events are counted when they are delivered and acked at once; a failed feature write
  *   keeps the touched entities dirty and is retried with the next batch, so an event is never
  *   counted twice because of a write failure.
- * - Per-user engagement over 7 days is NOT built: impression and click events carry no user
- *   key (the frequency key is in the tracking token only), so there is nothing to key it by
- *   until the event schema gains one.
+ * - Erasure (GDPR, src/exchange/users.ts): an event of a tombstoned user (`isErased`, read
+ *   through the tombstone cache) counts for the ad and advertiser but not for the user; when
+ *   the tombstone cannot be read the user part is skipped too (`userSkipped`). `forgetUser`
+ *   drops the user's window in this process (the erasure calls it before deleting the stored
+ *   features); other processes drop theirs on the `gdpr_erasure` invalidation event, which this
+ *   consumer reads as well. Erased keys seen by this process are remembered (bounded) so that
+ *   a batch already in progress cannot write the user back.
+ * - Memory: at most `maxUserWindows` user windows stay in memory once stored (the oldest are
+ *   dropped and re-seeded from the store when the user comes back).
+ * - Seeding from the store is approximate with several processes: a stored window may already
+ *   hold a few events this process then counts again (a restart while others keep writing);
+ *   events that arrived while this process was down are not in its window unless another
+ *   process stored them.
  * - Time: an event counts at its `occurred_at`; windows are evaluated at the injected clock.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SlidingSums } from '../core/aggregates/sliding-window.js';
 import type { Clock } from '../ports/clock.js';
 import type { AnyEvent, EventConsumer, EventLog } from '../ports/event-log.js';
-import type { FeatureStore } from '../ports/feature-store.js';
+import type { FeatureStore, Features } from '../ports/feature-store.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
+const WEEK_DAYS = 7;
+const WEEK = WEEK_DAYS * DAY;
+/** Erased keys remembered by one process (bounded; the tombstone store is the real record). */
+const MAX_REMEMBERED_ERASURES = 100_000;
 
 export interface WindowedAggregatesOptions {
   log: EventLog;
   features: FeatureStore;
   clock: Clock;
+  /** Whether a hashed user key is erased (tombstoned); without it no user is. */
+  isErased?: (userKey: string) => Promise<boolean>;
+  /**
+   * User windows kept in memory after they are stored (default 50,000): past it, the oldest
+   * stored ones are dropped and re-seeded from the store on the user's next event, so memory
+   * does not grow with the number of users seen in a week.
+   */
+  maxUserWindows?: number;
   batchSize?: number;
   fetchWaitMs?: number;
   onError?: (e: unknown) => void;
@@ -54,14 +82,17 @@ export class WindowedAggregates {
   private readonly advertisers = new Map<string, AdvertiserState>();
   private readonly dirtyAds = new Set<string>();
   private readonly dirtyAdvertisers = new Set<string>();
-  readonly stats = { events: 0, writes: 0, writeFailures: 0 };
+  private readonly users = new Map<string, SlidingSums>();
+  private readonly dirtyUsers = new Set<string>();
+  private readonly erased = new Set<string>();
+  readonly stats = { events: 0, writes: 0, writeFailures: 0, userSkipped: 0, userErased: 0 };
 
   constructor(private readonly opts: WindowedAggregatesOptions) {}
 
   /** Opens this process's consumer (new events only). */
   async open(): Promise<void> {
     this.consumer ??= await this.opts.log.consumer('aggregates', {
-      types: ['impression', 'click'],
+      types: ['impression', 'click', 'invalidation'],
       deliver: 'new',
       ephemeral: true,
       ackWaitMs: 10_000,
@@ -97,20 +128,77 @@ export class WindowedAggregates {
   async runOnce(consumer: EventConsumer | null = this.consumer): Promise<number> {
     if (consumer === null) throw new Error('WindowedAggregates: open() first');
     const batch = await consumer.fetch(this.opts.batchSize ?? 500, this.opts.fetchWaitMs ?? 250);
+    const users = await this.userStates(batch.map((d) => d.event));
     for (const d of batch) {
-      this.count(d.event);
+      const e = d.event;
+      if (e.type === 'invalidation') {
+        if (e.data.reason === 'gdpr_erasure') this.forgetUser(e.data.key);
+      } else this.count(e, users);
       await d.ack();
     }
     await this.flush();
     return batch.length;
   }
 
-  private count(e: AnyEvent): void {
+  /**
+   * Drops the user's 7-day window in this process and keeps it from coming back (erasure).
+   * Synchronous: no write of the user can start after it returns.
+   */
+  forgetUser(userKey: string): void {
+    this.users.delete(userKey);
+    this.dirtyUsers.delete(userKey);
+    if (this.erased.size >= MAX_REMEMBERED_ERASURES) this.erased.clear();
+    this.erased.add(userKey);
+  }
+
+  /**
+   * The users of a batch whose events may count: not erased, with their window loaded (seeded
+   * from the stored daily buckets the first time this process meets them). A user whose
+   * tombstone or stored window cannot be read is left out of this batch (counted as skipped).
+   */
+  private async userStates(events: readonly AnyEvent[]): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for (const e of events) {
+      if ((e.type === 'impression' || e.type === 'click') && e.data.user_key !== undefined)
+        keys.add(e.data.user_key);
+    }
+    const ok = new Set<string>();
+    await Promise.all(
+      [...keys].map(async (key) => {
+        try {
+          if (this.erased.has(key) || (await this.opts.isErased?.(key)) === true) {
+            this.stats.userErased++;
+            return;
+          }
+          if (!this.users.has(key)) {
+            const stored = await this.opts.features.get('user', key);
+            if (this.erased.has(key)) return; // erased while we read
+            this.users.set(key, seedWeek(stored, this.opts.clock.nowMs()));
+          }
+          ok.add(key);
+        } catch (e) {
+          this.stats.userSkipped++;
+          this.opts.onError?.(e);
+        }
+      }),
+    );
+    return ok;
+  }
+
+  private count(e: AnyEvent, users: ReadonlySet<string>): void {
     if (e.type !== 'impression' && e.type !== 'click') return;
     const at = Date.parse(e.occurred_at);
     if (!Number.isFinite(at)) return;
     this.stats.events++;
     const d = e.data;
+    const u = d.user_key;
+    if (u !== undefined && users.has(u) && !this.erased.has(u)) {
+      const week = this.users.get(u);
+      if (week !== undefined) {
+        week.add(at, e.type === 'impression' ? [1, 0] : [0, 1]);
+        this.dirtyUsers.add(u);
+      }
+    }
     let ad = this.ads.get(d.creative_id);
     if (ad === undefined) {
       ad = new SlidingSums(MIN, 60, 2);
@@ -176,6 +264,43 @@ export class WindowedAggregates {
         () => this.dirtyAdvertisers.delete(id),
       );
     }
+    await this.flushUsers(now);
+  }
+
+  /** Writes the touched users' 7-day engagement with their daily buckets (see the header). */
+  private async flushUsers(now: number): Promise<void> {
+    for (const id of [...this.dirtyUsers]) {
+      const w = this.users.get(id);
+      if (w === undefined || this.erased.has(id)) {
+        this.dirtyUsers.delete(id);
+        continue;
+      }
+      const [imps = 0, clicks = 0] = w.sum(now);
+      const features: Features = {
+        impressions_7d: imps,
+        clicks_7d: clicks,
+        ctr_7d: imps > 0 ? clicks / imps : 0,
+      };
+      for (const b of w.buckets(now)) {
+        const s = (b.startMs / DAY) % WEEK_DAYS;
+        features[`day_${s}`] = b.startMs / DAY;
+        features[`imps_${s}`] = b.values[0] ?? 0;
+        features[`clicks_${s}`] = b.values[1] ?? 0;
+      }
+      await this.write(
+        () => this.opts.features.put('user', id, features, WEEK),
+        () => this.dirtyUsers.delete(id),
+      );
+      if (w.idle(now)) this.users.delete(id);
+    }
+    // Bounded memory: drop stored (clean) windows, oldest first; the store has them.
+    const max = this.opts.maxUserWindows ?? 50_000;
+    if (this.users.size > max) {
+      for (const id of this.users.keys()) {
+        if (this.users.size <= max) break;
+        if (!this.dirtyUsers.has(id)) this.users.delete(id);
+      }
+    }
   }
 
   private async write(put: () => Promise<void>, done: () => void): Promise<void> {
@@ -188,4 +313,21 @@ export class WindowedAggregates {
       this.opts.onError?.(e);
     }
   }
+}
+
+/**
+ * A user's 7-day window (daily buckets), seeded with the stored buckets still inside the week
+ * ending at `nowMs` (stored by any process; see the header).
+ */
+function seedWeek(stored: Features | null, nowMs: number): SlidingSums {
+  const week = new SlidingSums(DAY, WEEK_DAYS, 2);
+  if (stored === null) return week;
+  for (let s = 0; s < WEEK_DAYS; s++) {
+    const day = stored[`day_${s}`];
+    if (day === undefined || !Number.isSafeInteger(day)) continue;
+    const startMs = day * DAY;
+    if (startMs > nowMs - WEEK && startMs <= nowMs)
+      week.add(startMs, [stored[`imps_${s}`] ?? 0, stored[`clicks_${s}`] ?? 0]);
+  }
+  return week;
 }

@@ -121,6 +121,11 @@ export class DiskSpool {
   }
 
   /** Unread bytes. */
+  /** The bound on unread bytes. */
+  get capacity(): number {
+    return this.maxBytes;
+  }
+
   get bytes(): number {
     let total = 0;
     for (const s of this.segments) total += s.size;

@@ -30,7 +30,9 @@ export function ledgerKey(kind: 'impression' | 'click', decisionId: string): str
 export function toLedgerRow(e: AnyEvent): LedgerMapping {
   if (e.type !== 'impression' && e.type !== 'click')
     return { skip: LedgerSkipReason.NotLedgerKind };
-  if (e.v !== EVENT_SCHEMA_VERSIONS[e.type]) return { skip: LedgerSkipReason.UnsupportedVersion };
+  // v2 added only the optional user_key (not a ledger column), so v1 events still map.
+  if (e.v !== 1 && e.v !== EVENT_SCHEMA_VERSIONS[e.type])
+    return { skip: LedgerSkipReason.UnsupportedVersion };
   // The payload came over the wire: check it field by field before trusting its type.
   const d = e.data as unknown as Partial<Record<string, unknown>>;
   if (

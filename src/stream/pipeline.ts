@@ -12,7 +12,7 @@
  *   that is not durable it first drains the log into the ledger, since those events exist
  *   nowhere else.
  */
-import type { EventLog, EventPipeline } from '../ports/event-log.js';
+import type { AnyEvent, EventLog, EventPipeline } from '../ports/event-log.js';
 import type { Ledger } from '../ports/ledger.js';
 import { LedgerWriter, type LedgerWriterStats } from './ledger-writer.js';
 import { BoundedPublisher, type PublisherStats } from './publisher.js';
@@ -38,6 +38,8 @@ export interface EventPipelineOptions {
 
 export interface EventPipelineHandle {
   pipeline: EventPipeline;
+  /** Fire-and-forget append through the bounded publisher (false: refused at once, counted). */
+  offer(event: AnyEvent): boolean;
   ledger: Ledger;
   log: EventLog;
   stats(): { publisher: PublisherStats; ledgerWriter: LedgerWriterStats };
@@ -76,6 +78,7 @@ export async function startEventPipeline(opts: EventPipelineOptions): Promise<Ev
       awaitCommit: (id) => writer.awaitCommit(id, commitWaitMs),
     },
     ledger: consistent,
+    offer: (event) => publisher.offer(event),
     log,
     stats: () => ({ publisher: publisher.stats(), ledgerWriter: writer.stats() }),
     close() {

@@ -131,6 +131,11 @@ export class SpoolingEventLog implements EventLog {
     return false;
   }
 
+  /** How full the spool is, 0..1 (the decision route sheds at 0.9, src/server/plugins/load-shed.ts). */
+  fill(): number {
+    return this.opts.spool.bytes / this.opts.spool.capacity;
+  }
+
   stats(): SpoolStats {
     return { mode: this.mode, ...this.st, spoolBytes: this.opts.spool.bytes };
   }

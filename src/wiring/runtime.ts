@@ -53,6 +53,7 @@ import { BudgetManager } from '../exchange/budget.js';
 import { DecisionService } from '../exchange/decision.js';
 import { EventService } from '../exchange/events.js';
 import { PredictionStage, ServingModel } from '../exchange/prediction.js';
+import { UserFeatureReader } from '../exchange/user-features.js';
 import { ServingIndex } from '../exchange/serving-index.js';
 import { TrackingSigner } from '../exchange/tracking.js';
 import { assembleRtb, type RtbOptions } from '../exchange/rtb/assemble.js';
@@ -224,6 +225,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // bounded spool on local disk (one slot per process) and are replayed in order.
   let onPipelineError = (_e: unknown): void => undefined;
   let eventLog: EventLog;
+  let spoolFill = (): number => 0;
   if (nats !== null) {
     const id = await ledgerIdentity(storage.driver);
     const natsLog = await createNatsEventLog({
@@ -238,13 +240,15 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     const slot = await openSpoolSlot(join(spoolBase, id));
     closers.push(() => slot.release());
     const natsGuard = resilience.guard('nats');
-    eventLog = new SpoolingEventLog({
+    const spooling = new SpoolingEventLog({
       inner: guardEventLog(natsLog, natsGuard),
       spool: slot.spool,
       // While the breaker is open, straight to the spool; half-open lets one append probe.
       isAvailable: () => natsLog.connected && natsGuard.allows(),
       onError: (e) => onPipelineError(e),
     });
+    eventLog = spooling;
+    spoolFill = () => spooling.fill();
   } else {
     eventLog = createMemoryEventLog({ clock });
   }
@@ -314,7 +318,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     hotKeys: false,
     random: Math.random,
   });
-  const frequency = new ErasureGuardedFrequency(rawFrequency, tombstoneCache, clock);
+  let onErasureUnknown = (_e: unknown): void => undefined;
+  const frequency = new ErasureGuardedFrequency(rawFrequency, tombstoneCache, clock, (e) =>
+    onErasureUnknown(e),
+  );
   const invalidations = new InvalidationListener({
     log: eventLog,
     caches: new Map<string, Invalidatable>([
@@ -325,7 +332,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   });
   await invalidations.start();
   // Feature store (issue 7 item 6b): Redis when configured (shared, TTLs), else this process's
-  // memory; filled by the windowed aggregates consumer (per-ad CTR, advertiser spend pace).
+  // memory; filled by the windowed aggregates consumer (per-ad CTR, advertiser spend pace,
+  // per-user engagement over 7 days — skipped for erased users, read through the tombstone
+  // cache).
   const features: FeatureStore =
     redis === null
       ? createMemoryFeatureStore({ clock })
@@ -336,6 +345,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     log: eventLog,
     features,
     clock,
+    isErased: async (key) => (await tombstoneCache.get(key, clock.nowMs())) === true,
     onError: (e) => onPipelineError(e),
   });
   await aggregates.start();
@@ -345,7 +355,13 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     tombstoneCache,
     hasL2: l2 !== null,
     frequency,
-    features,
+    // The erasure drops this process's 7-day window of the user before the stored features.
+    features: {
+      forgetUser: (key) => {
+        aggregates.forgetUser(key);
+        return features.forgetUser(key);
+      },
+    },
     // A unique id per publish: two changes of one key in the same millisecond (an update,
     // then its erasure) must not be deduplicated into one event by the log.
     publishInvalidation: async (namespace, key, reason, nowMs) =>
@@ -473,6 +489,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     ),
     ...(tracing !== null ? { observer: new DecisionTracer(tracing.tracer, clock) } : {}),
     degradationLevel: () => resilience.levelName(),
+    // The user feature group (issue 7): profile through L1 → L2 → the store, and the 7-day
+    // engagement from the feature store; read only when a model scores the candidates.
+    userFeatures: new UserFeatureReader({
+      profile: (key, nowMs) => profileCache.get(key, nowMs),
+      engagement: (key) => features.get('user', key),
+    }),
     index,
     signer,
     clock,
@@ -494,6 +516,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
           ),
         }
       : {}),
+    // Decision events (ADSTACK_DECISION_EVENTS=on): handed to the bounded publisher, never
+    // awaited; a full publisher refuses and counts instead of slowing decisions.
+    ...(config.decisionEvents ? { emit: (e) => void pipeline.offer(e) } : {}),
   });
   const events = new EventService({
     ledger,
@@ -528,12 +553,20 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
           clock,
           config.decisionBudgetMs,
           spentMs,
-          { frequency: config.frequencyBudgetMs },
+          { frequency: config.frequencyBudgetMs, profile: config.profileBudgetMs },
           // Ladder step 4 (house ads only): decide from memory, no counter read and no wait
           // for a budget setup.
           () => resilience.houseOnly(),
         ),
-      caches: { profiles: profileCache, tombstones: tombstoneCache },
+      caches: [
+        { namespace: PROFILE_NAMESPACE, cache: profileCache },
+        { namespace: TOMBSTONE_NAMESPACE, cache: tombstoneCache },
+      ].map(({ namespace, cache }) => ({
+        namespace,
+        stats: () => cache.stats(),
+        hotKeys: (nowMs: number) => cache.hotKeys(nowMs),
+        nowMs: () => clock.nowMs(),
+      })),
       budget: {
         differences: () => differences,
         exposureOverrunMicros: () => budgets.exposureOverrunMicros,
@@ -542,7 +575,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     },
     {
       logger: opts.logger ?? false,
-      ...(opts.loadShed !== undefined ? { loadShed: opts.loadShed } : {}),
+      // Decisions stop while the event spool is nearly full (NATS away for long).
+      loadShed: { eventBacklog: () => spoolFill(), ...opts.loadShed },
     },
   );
   onRefreshError = (e) =>
@@ -550,6 +584,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   onPipelineError = (e) =>
     app.log.warn({ err: e }, 'event pipeline: log, spool or ledger failed; will retry');
   onModelEvent = (level, obj, msg) => app.log[level](obj, msg);
+  onErasureUnknown = (e) => {
+    const n = frequency.unknownErasureState; // logged on the 1st and every 1,000th
+    if (n === 1 || n % 1000 === 0)
+      app.log.warn({ err: e, count: n }, 'erasure state unreadable; frequency counted anyway');
+  };
   resilience.onBreakerTransition((t) =>
     app.log[t.to === 'closed' ? 'info' : 'warn'](
       { dependency: t.dependency, from: t.from, to: t.to, opened: t.opened },
@@ -651,8 +690,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
  * A short, stable id of the ledger database: PostgreSQL's system identifier (the same on a
  * physical replica, new for a new cluster), the database and the schema. Moving the ledger to
  * a new cluster therefore starts a new event stream: drain the ledger writer (lag 0) first.
+ * The stream is `ADSTACK_EVENTS_<id>`, the spool `<data dir>/spool/<id>` (exported for tests
+ * that clean up after themselves).
  */
-async function ledgerIdentity(driver: SqlDriver): Promise<string> {
+export async function ledgerIdentity(driver: SqlDriver): Promise<string> {
   const [row] = await driver.query<{ sys: string; db: string; schema: string }>(
     `SELECT system_identifier::text AS sys, current_database() AS db, current_schema() AS schema
        FROM pg_control_system()`,

@@ -22,7 +22,7 @@ export interface EventLogHarness {
 }
 
 export function impression(
-  over: Partial<{ decision_id: string; spend_micros: number }> = {},
+  over: Partial<{ decision_id: string; spend_micros: number; user_key: string }> = {},
 ): AnyEvent {
   const decision_id = over.decision_id ?? randomUUID();
   return {
@@ -37,6 +37,7 @@ export function impression(
       creative_id: 'cre_1',
       placement_id: 'plc_1',
       spend_micros: over.spend_micros ?? 4_000,
+      ...(over.user_key !== undefined ? { user_key: over.user_key } : {}),
     },
   };
 }

@@ -25,6 +25,7 @@ export async function startTestRuntime(
     // (test/http/resilience.test.ts sets its own).
     ADSTACK_DECISION_BUDGET_MS: '10000',
     ADSTACK_FREQUENCY_BUDGET_MS: '10000',
+    ADSTACK_PROFILE_BUDGET_MS: '10000',
     ...env,
   });
   // Test files run in parallel on small shared machines: CPU contention between them must not

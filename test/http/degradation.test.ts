@@ -284,11 +284,11 @@ describe('ladder step 1 (stale_cache) on the profile cache', () => {
     expect(await getProfile(id)).toEqual({ running: 0.5 });
     expect(rt.userData.profileCache.stats().staleServed).toBe(1);
     // /metrics: reads per tier of the profile cache, the stale one included.
-    const reads = (tier: string, result: string) =>
-      metric(rt, `adstack_cache_reads_total{cache="profiles",tier="${tier}",result="${result}"}`);
-    expect(await reads('l1', 'stale')).toBe(1);
-    expect(await reads('l1', 'miss')).toBeGreaterThanOrEqual(1);
-    expect(await reads('l3', 'load')).toBeGreaterThanOrEqual(1);
+    const reads = (result: string) =>
+      metric(rt, `adstack_cache_reads_total{namespace="profile",result="${result}"}`);
+    expect(await reads('l1_stale')).toBe(1);
+    expect(await reads('l1_miss')).toBeGreaterThanOrEqual(1);
+    expect(await reads('l3_load')).toBeGreaterThanOrEqual(1);
 
     await backToNormal(rt);
     expect(await getProfile(id)).toEqual({ running: 0.5, travel: 0.25 });

@@ -1,8 +1,9 @@
 /**
  * User profiles and GDPR erasure through the HTTP API on the real runtime: upsert, read through
  * the cache, interest events, bad ids, and `DELETE /v1/users/{id}` checked store by store
- * (profile store, L1, L2 when Redis is configured, frequency counters, tombstones, invalidation
- * events), idempotency, and that a tracking URL issued before the erasure brings nothing back.
+ * (profile store, L1, L2 when Redis is configured, frequency counters, the feature store's
+ * 7-day engagement written by the aggregates consumer, tombstones, invalidation events),
+ * idempotency, and that a tracking URL issued before the erasure brings nothing back.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -29,6 +30,16 @@ const PROFILE = {
   interests: { running: 0.8, travel: 0.3 },
   consent: { personalization: true, measurement: true },
 };
+
+/** Polls `read` (bounded: 100 × 100 ms) until `done` holds; returns the last value. */
+async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  let v = await read();
+  for (let i = 0; i < 100 && !done(v); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = await read();
+  }
+  return v;
+}
 
 function scenario(env: () => Record<string, string>): void {
   let rt: TestRuntime;
@@ -72,7 +83,11 @@ function scenario(env: () => Record<string, string>): void {
       payload: { ...DEMO_REQUEST, user: { id: userId } },
     });
     expect(res.statusCode).toBe(200);
-    return res.json() as { campaign_id: string; tracking: { impression_url: string } };
+    return res.json() as {
+      campaign_id: string;
+      creative_id: string;
+      tracking: { impression_url: string; click_url: string };
+    };
   };
   const count = async (raw: string) =>
     (await rt.userData.frequency.check(frequencyUserKey(raw), [RULE], rt.clock.nowMs())).counts[0]
@@ -166,18 +181,35 @@ function scenario(env: () => Record<string, string>): void {
     await put(raw);
     expect((await get(raw)).statusCode).toBe(200);
     expect(rt.userData.profileCache.inL1(key, rt.clock.nowMs())).toBe(true);
+    const impressions = await rt.userData.eventLog.consumer(`imp-probe-${Date.now()}`, {
+      types: ['impression'],
+      deliver: 'new',
+      ephemeral: true,
+    });
     const d1 = await decide(raw);
     expect(d1.campaign_id).toBe(CAPPED);
     expect((await rt.app.inject({ url: pathOf(d1.tracking.impression_url) })).statusCode).toBe(200);
+    expect((await rt.app.inject({ url: pathOf(d1.tracking.click_url) })).statusCode).toBe(302);
+    // The impression event carries the hashed profile key, never the raw id.
+    const [imp] = await impressions.fetch(1, 5_000);
+    await impressions.close();
+    expect(imp?.event.type === 'impression' ? imp.event.data.user_key : null).toBe(key);
+    expect(JSON.stringify(imp?.event)).not.toContain(raw);
     const late = await decide(raw);
     expect(await count(raw)).toBe(1);
-    await rt.userData.features.put('user', key, { engagement_7d: 4 }, DAY_MS);
+    // The windowed aggregates consumer keeps the user's 7-day engagement in the feature store.
+    const engagement = await waitFor(
+      () => rt.userData.features.get('user', key),
+      (f) => f !== null && f.impressions_7d === 1 && f.clicks_7d === 1,
+    );
+    expect(engagement).toMatchObject({ impressions_7d: 1, clicks_7d: 1, ctr_7d: 1 });
     const probe = await rt.userData.eventLog.consumer(`erasure-probe-${Date.now()}`, {
       types: ['invalidation'],
       deliver: 'new',
       ephemeral: true,
     });
 
+    const adBefore = (await rt.userData.features.get('ad', d1.creative_id))?.impressions_1h ?? 0;
     const res = await erase(raw);
     expect(res.statusCode).toBe(200);
     const receipt = res.json() as ErasureReceipt;
@@ -233,6 +265,13 @@ function scenario(env: () => Record<string, string>): void {
       200,
     );
     expect(await count(raw)).toBe(0);
+    // … nor does it bring back the user's engagement: once the aggregates consumer has counted
+    // that impression for the ad, the user still has no features.
+    await waitFor(
+      () => rt.userData.features.get('ad', d1.creative_id),
+      (f) => f !== null && f.impressions_1h === adBefore + 1,
+    );
+    expect(await rt.userData.features.get('user', key)).toBeNull();
     // Interest events are refused for an erased user.
     const ev = await rt.app.inject({
       method: 'POST',

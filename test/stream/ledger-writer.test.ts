@@ -7,6 +7,7 @@ import { createMemoryEventLog, type MemoryEventLog } from '../../src/adapters/me
 import type { SqlDriver } from '../../src/adapters/postgres/driver.js';
 import { PgLedger } from '../../src/adapters/postgres/ledger.js';
 import { EVENT_SCHEMA_VERSIONS, type AnyEvent } from '../../src/ports/event-log.js';
+import { toLedgerRow } from '../../src/stream/ledger-events.js';
 import { CommitTimeoutError, LedgerWriter } from '../../src/stream/ledger-writer.js';
 import { click, impression } from '../contract/event-log.contract.js';
 import { freshPglite, type TestDb } from '../helpers/databases.js';
@@ -163,5 +164,15 @@ describe('LedgerWriter', () => {
     await w.stop({ drain: true });
     writer = null;
     expect((await ledger.totals({})).rows).toBe(300);
+  });
+
+  it('maps impression v1 and v2 (v2 adds the optional user_key) and refuses a v3', () => {
+    const v2 = impression({ user_key: 'a'.repeat(32) });
+    expect(v2.v).toBe(2);
+    const row = toLedgerRow(v2);
+    expect('row' in row && row.row.event_key).toBe(v2.id);
+    expect(JSON.stringify(row)).not.toContain('a'.repeat(32)); // not a ledger column
+    expect('row' in toLedgerRow({ ...impression(), v: 1 })).toBe(true);
+    expect(toLedgerRow({ ...impression(), v: 3 })).toEqual({ skip: 'unsupported_version' });
   });
 });

@@ -6,8 +6,9 @@
  * refused) and restores, which is what the client sees when the server stops. PostgreSQL's
  * outage is a ledger that refuses every write meanwhile.
  *
- * ADSTACK_TEST_OUTAGE_S sets the outage length (default 5 s; the issue's 30 s was run by hand,
- * see the issue-7 report).
+ * ADSTACK_TEST_OUTAGE_S sets the outage length (default 5 s). The issue's 30 s outage of both
+ * services through the runtime's HTTP routes, with TCP proxies in front of the real NATS and
+ * PostgreSQL, is test/stream/outage-runtime.nats.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -9,7 +9,11 @@ import { createMemoryRemoteCache } from '../../src/adapters/memory/remote-cache.
 import { TieredCache } from '../../src/core/cache/tiered.js';
 import { frequencyUserKey } from '../../src/exchange/decision.js';
 import { userKey } from '../../src/exchange/user-key.js';
-import { UserService, type ErasureReceipt } from '../../src/exchange/users.js';
+import {
+  ErasureGuardedFrequency,
+  UserService,
+  type ErasureReceipt,
+} from '../../src/exchange/users.js';
 import type { RemoteCache } from '../../src/ports/cache.js';
 import type { UserProfile } from '../../src/ports/profile-store.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -117,5 +121,51 @@ describe('UserService.erase with failing stores', () => {
       `tombstone:${frequencyUserKey(raw)}`,
       `tombstone:${key}`,
     ]);
+  });
+});
+
+describe('ErasureGuardedFrequency', () => {
+  const target = [{ scope: 'campaign' as const, id: 'c', retainMs: null }];
+  const rule = [{ scope: 'campaign' as const, id: 'c', maxImpressions: 10, windowMs: null }];
+
+  it('skips erased users, counts others, and counts (flagged) when the tombstone is unreadable', async () => {
+    const clock = new FakeClock();
+    const profiles = createMemoryProfileStore();
+    let storeDown = false;
+    const tombstoneCache = new TieredCache<true>({
+      namespace: 'tombstone',
+      schemaVersion: 1,
+      l1MaxEntries: 100,
+      l2: null,
+      load: async (k) => {
+        if (storeDown) throw new Error('postgres unreachable');
+        return (await profiles.isTombstoned(k)) ? true : null;
+      },
+      hotKeys: false,
+      random: () => 0.5,
+    });
+    const inner = createMemoryFrequencyCounters();
+    const unknown: unknown[] = [];
+    const guarded = new ErasureGuardedFrequency(inner, tombstoneCache, clock, (e) =>
+      unknown.push(e),
+    );
+    await profiles.tombstone(['erased-user'], clock.nowMs());
+    expect(await guarded.increment('erased-user', target, 'imp:1', clock.nowMs())).toEqual({
+      recorded: false,
+    });
+    expect(await guarded.increment('live-user', target, 'imp:2', clock.nowMs())).toEqual({
+      recorded: true,
+    });
+    expect(guarded.unknownErasureState).toBe(0);
+
+    storeDown = true;
+    expect(await guarded.increment('other-user', target, 'imp:3', clock.nowMs())).toEqual({
+      recorded: true,
+    });
+    expect(guarded.unknownErasureState).toBe(1);
+    expect(unknown.map((e) => (e as Error).message)).toEqual(['postgres unreachable']);
+    const counts = await inner.check('other-user', rule, clock.nowMs());
+    expect(counts.counts[0]?.count).toBe(1);
+    expect((await inner.check('erased-user', rule, clock.nowMs())).counts[0]?.count).toBe(0);
   });
 });

@@ -10,10 +10,14 @@
  * - User ids must not contain `{` or `}` (they would break the hash tag).
  * - `forgetUser` finds the user's keys with SCAN over `<prefix>{user:ID}:*` and UNLINKs them.
  *   SCAN walks the whole keyspace of the server it is sent to (O(keys), in small steps that
- *   do not block Redis); on Redis Cluster it must be sent to the node owning the user's slot,
- *   which this adapter (one `Redis` client) does not do yet.
+ *   do not block Redis). With a Redis Cluster client (ioredis `Cluster`) SCAN is sent to every
+ *   master in turn, since each node scans only its own keys; the user's keys share one hash
+ *   tag, so they are all found on the master owning that slot. A slot migrating during the
+ *   erasure can hide keys from both nodes' SCAN: run the erasure again after resharding
+ *   (it is idempotent). Tested on a private 3-master cluster
+ *   (test/contract/frequency-counters.redis-cluster.test.ts).
  */
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type {
   CapCount,
   FrequencyCapRule,
@@ -29,7 +33,7 @@ export interface RedisFrequencyCountersOptions {
 }
 
 export function createRedisFrequencyCounters(
-  client: Redis,
+  client: Redis | Cluster,
   opts: RedisFrequencyCountersOptions = {},
 ): RedisFrequencyCounters {
   return new RedisFrequencyCounters(client, opts.keyPrefix ?? 'adstack:freq:');
@@ -39,7 +43,7 @@ const ms = (v: number | null): string => (v === null ? '-1' : String(Math.max(0,
 
 export class RedisFrequencyCounters implements FrequencyCounters {
   constructor(
-    private readonly client: Redis,
+    private readonly client: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 
@@ -117,13 +121,18 @@ export class RedisFrequencyCounters implements FrequencyCounters {
 
   async forgetUser(userId: string): Promise<{ removed: number }> {
     const pattern = `${globEscape(this.userPrefix(userId))}*`;
+    // Each cluster node scans only its own keys: walk every master (see the header).
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
     let removed = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) removed += await this.client.unlink(...keys);
-    } while (cursor !== '0');
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        // One hash tag: the keys are in one slot, owned by the node that listed them.
+        if (keys.length > 0) removed += await node.unlink(...keys);
+      } while (cursor !== '0');
+    }
     return { removed };
   }
 }

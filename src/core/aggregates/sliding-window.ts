@@ -10,17 +10,17 @@ export class SlidingSums {
 
   constructor(
     private readonly bucketMs: number,
-    private readonly buckets: number,
+    private readonly bucketCount: number,
     private readonly width: number,
   ) {
-    this.starts = new Array<number>(buckets).fill(-Infinity);
-    this.sums = Array.from({ length: buckets }, () => new Array<number>(width).fill(0));
+    this.starts = new Array<number>(bucketCount).fill(-Infinity);
+    this.sums = Array.from({ length: bucketCount }, () => new Array<number>(width).fill(0));
   }
 
   /** Adds `values` (one per column) at time `atMs`; events older than the window are ignored. */
   add(atMs: number, values: readonly number[]): void {
     const start = Math.floor(atMs / this.bucketMs) * this.bucketMs;
-    const i = Math.floor(start / this.bucketMs) % this.buckets;
+    const i = Math.floor(start / this.bucketMs) % this.bucketCount;
     const slot = this.sums[i];
     if (slot === undefined) return;
     const current = this.starts[i] ?? -Infinity;
@@ -35,8 +35,8 @@ export class SlidingSums {
   /** Column sums over the window ending at `nowMs`. */
   sum(nowMs: number): number[] {
     const out = new Array<number>(this.width).fill(0);
-    const oldest = nowMs - this.buckets * this.bucketMs;
-    for (let i = 0; i < this.buckets; i++) {
+    const oldest = nowMs - this.bucketCount * this.bucketMs;
+    for (let i = 0; i < this.bucketCount; i++) {
       const s = this.starts[i] ?? -Infinity;
       if (s > oldest && s <= nowMs) {
         const slot = this.sums[i] ?? [];
@@ -44,6 +44,17 @@ export class SlidingSums {
       }
     }
     return out;
+  }
+
+  /** The buckets inside the window ending at `nowMs`: start and column sums, oldest first. */
+  buckets(nowMs: number): { startMs: number; values: readonly number[] }[] {
+    const oldest = nowMs - this.bucketCount * this.bucketMs;
+    const out: { startMs: number; values: readonly number[] }[] = [];
+    for (let i = 0; i < this.bucketCount; i++) {
+      const s = this.starts[i] ?? -Infinity;
+      if (s > oldest && s <= nowMs) out.push({ startMs: s, values: [...(this.sums[i] ?? [])] });
+    }
+    return out.sort((a, b) => a.startMs - b.startMs);
   }
 
   /** True when no bucket inside the window ending at `nowMs` holds anything. */

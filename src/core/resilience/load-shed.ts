@@ -19,6 +19,11 @@ export type LoadZone = 'normal' | 'elevated' | 'critical';
 export const ShedReason = {
   LowValue: 'low_value',
   HardLimit: 'hard_limit',
+  /**
+   * The local event spool (NATS unreachable) is nearly full: new ads would bring events that
+   * could not be kept, so decisions stop before events are refused (issue 7, backpressure).
+   */
+  EventBacklog: 'event_backlog',
 } as const;
 export type ShedReason = (typeof ShedReason)[keyof typeof ShedReason];
 

@@ -9,7 +9,8 @@
  * - `signal` is an AbortSignal that aborts when the whole budget is spent, for I/O clients that
  *   accept one. It is created on first use, so a decision that does no I/O pays for no timer.
  * - Stage budgets (`DEFAULT_STAGE_BUDGETS_MS`): the frequency-cap read is a Redis round trip,
- *   10 ms in the seed's latency table for a feature/counter read; later stages (budget leases,
+ *   10 ms in the seed's latency table for a feature/counter read; so is the user's profile and
+ *   engagement read (`profile`, src/exchange/user-features.ts); later stages (budget leases,
  *   external demand) add theirs here.
  * - Used by `DecisionService.decide(req, { deadline })` (src/exchange/decision.ts), which wraps
  *   its FrequencyCounters with `deadline.frequency(…)`; the route builds one per request.
@@ -25,11 +26,15 @@ export const DEFAULT_DECISION_BUDGET_MS = 100;
 /**
  * Each I/O stage's own budget; a stage never gets more than the request has left. `budget` is
  * the wait for a campaign's budget setup (the first decision of a local day, or counters coming
- * back: a few Redis calls): it has no budget of its own, only the request's.
+ * back: a few Redis calls): it has no budget of its own, only the request's. `profile` is the
+ * user profile and 7-day engagement read (src/exchange/user-features.ts).
  */
-export const DEFAULT_STAGE_BUDGETS_MS: Readonly<Record<'frequency' | 'budget', number>> = {
+export const DEFAULT_STAGE_BUDGETS_MS: Readonly<
+  Record<'frequency' | 'budget' | 'profile', number>
+> = {
   frequency: 10,
   budget: Number.POSITIVE_INFINITY,
+  profile: 10,
 };
 export type IoStage = keyof typeof DEFAULT_STAGE_BUDGETS_MS;
 
@@ -72,6 +77,7 @@ export class DecisionDeadline {
   readonly startMs: number;
   readonly budgetMs: number;
   readonly degraded: DegradedStage[] = [];
+  private readonly stageBudgets: Record<IoStage, number>;
   private controller: AbortController | null = null;
   private timer: NodeJS.Timeout | null = null;
 
@@ -88,8 +94,6 @@ export class DecisionDeadline {
     this.budgetMs = budgetMs;
     this.stageBudgets = { ...DEFAULT_STAGE_BUDGETS_MS, ...stageBudgets };
   }
-
-  private readonly stageBudgets: Record<IoStage, number>;
 
   remainingMs(): number {
     return Math.max(0, this.startMs + this.budgetMs - this.clock.monotonicMs());

@@ -7,6 +7,8 @@
  * recent revenue per request of its placement (an EWMA of clearing price / 1000 per decision,
  * 0 for no-fills); the P95 of recent request values sets the keep-always line.
  * Only decisions are shed; events, billing, admin and ops routes are always admitted.
+ * Apart from load, decisions are refused while the local event spool is nearly full
+ * (`eventBacklog`): the ad server sheds before events are lost.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
@@ -27,6 +29,12 @@ export interface LoadShedOptions {
   policy?: LoadShedConfig;
   /** Tests force a utilisation; production measures it. */
   utilization?: () => number;
+  /**
+   * How full the local event spool is, 0..1 (src/stream/spooling-event-log.ts `fill`); at
+   * `eventBacklogLimit` (default 0.9) every decision is refused before its body is read.
+   */
+  eventBacklog?: () => number;
+  eventBacklogLimit?: number;
   random?: () => number;
 }
 
@@ -43,7 +51,7 @@ export class LoadShedder {
   private valueCursor = 0;
   private valueP95 = 0;
   private sinceP95 = 0;
-  readonly shed: Record<ShedReason, number> = { low_value: 0, hard_limit: 0 };
+  readonly shed: Record<ShedReason, number> = { low_value: 0, hard_limit: 0, event_backlog: 0 };
   private readonly lagTargetMs: number;
   private readonly maxInFlight: number;
   readonly policy: LoadShedConfig;
@@ -90,6 +98,11 @@ export class LoadShedder {
 
   /** Before the body is read: only the hard limit applies. */
   admitEarly(): ShedReason | null {
+    const backlog = this.opts.eventBacklog?.() ?? 0;
+    if (backlog >= (this.opts.eventBacklogLimit ?? 0.9)) {
+      this.shed.event_backlog += 1;
+      return 'event_backlog';
+    }
     if (this.utilization() >= this.policy.hardLimit) {
       this.shed.hard_limit += 1;
       return 'hard_limit';

@@ -10,6 +10,8 @@ import { DEGRADATION_NAMES } from '../../core/resilience/degradation.js';
 import { BREAKER_STATE_VALUE } from '../../exchange/resilient/guard.js';
 import type { Resilience } from '../../exchange/resilient/resilience.js';
 import type { LoadShedder } from './load-shed.js';
+import type { TieredCacheStats } from '../../core/cache/tiered.js';
+import type { HotKey } from '../../core/cache/hot-keys.js';
 
 /**
  * The decision SLO: 99.9% of decision requests answered without a 5xx or a 429 within the
@@ -242,45 +244,85 @@ export function installBudgetMetrics(registry: Registry, src: BudgetMetricsSourc
   });
 }
 
-/** What the cache metrics read: a tiered cache's counters (src/core/cache/tiered.ts). */
-export interface CacheStatsSource {
-  stats(): {
-    l1Hits: number;
-    l1Misses: number;
-    l2Hits: number;
-    l2Misses: number;
-    l2Errors: number;
-    l3Loads: number;
-    staleServed: number;
-  };
+/** A tiered cache (src/core/cache/tiered.ts) as the metrics see it. */
+export interface CacheMetricsSource {
+  namespace: string;
+  stats(): TieredCacheStats;
+  hotKeys(nowMs: number): HotKey[];
+  nowMs(): number;
 }
 
+/** Hot keys listed per cache at most (the highest rates): bounds the label set. */
+const MAX_HOT_KEYS_LISTED = 20;
+
 /**
- * Cache reads per tier and result (issue 8: "cache hit rates per tier"), for each named tiered
- * cache: L1 hit/miss, L2 hit/miss/error, L3 loads, stale entries served (degradation ladder
- * step 1). Counters since start-up, read from the caches at scrape time.
+ * Tiered-cache metrics (issue 7): reads by tier and result
+ * (`adstack_cache_reads_total{namespace,result}`: l1_hit, l1_miss, l1_stale (a stale entry
+ * served: degradation ladder step 1, issue 8), coalesced, l2_hit, l2_miss,
+ * l2_error, replica_read, l3_load, l3_absent), invalidations, and the current hot set —
+ * `adstack_cache_hot_keys{namespace}` (how many) and
+ * `adstack_cache_hot_key_reads_per_second{namespace,key}` (the top 20 by estimated rate; keys
+ * are cache keys, i.e. hashed ids, never raw ones).
  */
 export function installCacheMetrics(
   registry: Registry,
-  caches: Readonly<Record<string, CacheStatsSource>>,
+  caches: readonly CacheMetricsSource[],
 ): void {
-  new Counter({
+  new Gauge({
     name: 'adstack_cache_reads_total',
-    help: 'Tiered cache reads by cache, tier (l1, l2, l3) and result (hit, miss, error, load, stale)',
-    labelNames: ['cache', 'tier', 'result'] as const,
+    help: 'Tiered cache reads by namespace and tier/result since start',
+    labelNames: ['namespace', 'result'] as const,
     registers: [registry],
     collect() {
-      this.reset();
-      for (const [cache, c] of Object.entries(caches)) {
+      for (const c of caches) {
         const s = c.stats();
-        this.inc({ cache, tier: 'l1', result: 'hit' }, s.l1Hits);
-        this.inc({ cache, tier: 'l1', result: 'miss' }, s.l1Misses);
-        this.inc({ cache, tier: 'l1', result: 'stale' }, s.staleServed);
-        this.inc({ cache, tier: 'l2', result: 'hit' }, s.l2Hits);
-        this.inc({ cache, tier: 'l2', result: 'miss' }, s.l2Misses);
-        this.inc({ cache, tier: 'l2', result: 'error' }, s.l2Errors);
-        this.inc({ cache, tier: 'l3', result: 'load' }, s.l3Loads);
+        const rows: [string, number][] = [
+          ['l1_hit', s.l1Hits],
+          ['l1_miss', s.l1Misses],
+          ['l1_stale', s.staleServed],
+          ['coalesced', s.coalesced],
+          ['l2_hit', s.l2Hits],
+          ['l2_miss', s.l2Misses],
+          ['l2_error', s.l2Errors],
+          ['replica_read', s.replicaReads],
+          ['l3_load', s.l3Loads],
+          ['l3_absent', s.l3Absent],
+        ];
+        for (const [result, n] of rows) this.set({ namespace: c.namespace, result }, n);
       }
+    },
+  });
+  new Gauge({
+    name: 'adstack_cache_invalidations_total',
+    help: 'Tiered cache invalidations applied by this process, by namespace',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of caches) this.set({ namespace: c.namespace }, c.stats().invalidations);
+    },
+  });
+  new Gauge({
+    name: 'adstack_cache_hot_key_reads_per_second',
+    help: 'Current hot keys (pinned in L1, read through L2 replicas) and their estimated reads/s',
+    labelNames: ['namespace', 'key'] as const,
+    registers: [registry],
+    collect() {
+      this.reset(); // keys that cooled down disappear
+      for (const c of caches) {
+        const top = [...c.hotKeys(c.nowMs())]
+          .sort((a, b) => b.estPerSec - a.estPerSec)
+          .slice(0, MAX_HOT_KEYS_LISTED);
+        for (const k of top) this.set({ namespace: c.namespace, key: k.key }, k.estPerSec);
+      }
+    },
+  });
+  new Gauge({
+    name: 'adstack_cache_hot_keys',
+    help: 'How many keys are hot now, by namespace',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of caches) this.set({ namespace: c.namespace }, c.hotKeys(c.nowMs()).length);
     },
   });
 }

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export type ScriptName =
   | 'budget-set'
@@ -23,7 +23,12 @@ export type ScriptName =
 export interface LuaScript {
   readonly name: ScriptName;
   readonly sha: string;
-  run(client: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /** On a Cluster client the script goes to the node owning its keys (all in one slot). */
+  run(
+    client: Redis | Cluster,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown>;
 }
 
 const cache = new Map<ScriptName, LuaScript>();
