@@ -26,6 +26,7 @@ import { createRedisBudgetCounters } from '../adapters/redis/budget-counters.js'
 import { createRedisFrequencyCounters } from '../adapters/redis/frequency-counters.js';
 import { createPgProfileStore } from '../adapters/postgres/profile-store.js';
 import { createPgReportStore } from '../adapters/postgres/report-store.js';
+import { createPgBillingOutbox } from '../adapters/postgres/billing-outbox.js';
 import { createRedisCache } from '../adapters/redis/cache.js';
 import { createMemoryFeatureStore } from '../adapters/memory/feature-store.js';
 import { createRedisFeatureStore } from '../adapters/redis/feature-store.js';
@@ -411,6 +412,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
         });
   const tracing = opts.tracing ?? tracingFromConfig(config.otel);
   if (tracing !== null && opts.tracing === undefined) closers.push(() => tracing.close());
+  let onBillingStoreError = (_e: unknown): void => undefined;
   // OpenRTB (issue 4): the endpoint's DSPs also serve RTB-enabled placements in decisions.
   const rtb = assembleRtb({
     options: opts.rtb ?? rtbFromConfig(config),
@@ -423,6 +425,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     // Our campaigns in OpenRTB auctions pass the same budget and frequency steps as decisions.
     budgets,
     frequency,
+    billingOutbox: createPgBillingOutbox(storage.driver),
+    onBillingStoreError: (e) => onBillingStoreError(e),
   });
   closers.push(() => rtb.close());
   const decisions = new DecisionService({
@@ -492,6 +496,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       ...(opts.loadShed !== undefined ? { loadShed: opts.loadShed } : {}),
     },
   );
+  onBillingStoreError = (e) =>
+    app.log.warn({ err: e }, 'billing outbox (rtb_billing_notices) failed; notice kept in memory');
   onRefreshError = (e) =>
     app.log.warn({ err: e }, 'serving index refresh failed; keeping the last snapshot');
   onPipelineError = (e) =>
