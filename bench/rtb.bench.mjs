@@ -8,8 +8,9 @@
  *   wait_all  naive, but waiting up to 1 s for every DSP (the bid-value baseline)
  *
  * Phases (each bounded in time):
- *   1. value: the same number of auctions at low concurrency on `wait_all` and `ours`; mean
- *      revenue per auction (sum of the BidResponse prices) and its ratio.
+ *   1. value: the same number of auctions at low concurrency on `wait_all` and `ours` (and on
+ *      ours with the progressive auction, and with the other skip rule); mean revenue per
+ *      auction (sum of the BidResponse prices) and its ratio.
  *   2. naive at saturation (closed loop, BENCH_CONNECTIONS): its auctions/s sets the rates below.
  *   3. ours at fixed rates, ascending multiples of naive's saturation rate (RTB_SWEEP): the
  *      highest rate with ≤ 1 % answers after tmax and a full fan-out is its capacity.
@@ -52,6 +53,9 @@ const DSP_COUNT = envNumber('RTB_DSP_COUNT', 50, { integer: true });
 // tmax 50 = DSP budget 30 (seed Part 3) + 5 ms safety + 15 ms for the auction and the way back.
 const TMAX_MS = 50;
 const STARTUP_MS = 120_000;
+// The value phase also runs ours with the other "too slow to call" rule than the default
+// (src/core/resilience/deadline.ts `skipOn`), same run, same simulator: the value it captures.
+const ALT_SKIP_MODE = 'ours_p50';
 
 export const timeoutMs = 4 * STARTUP_MS + ((ROUNDS * 2 + 6) * (DURATION_S + 10) + 120) * 1000;
 
@@ -329,7 +333,7 @@ export async function run({ signal, log }) {
 
     // Phase 1: value, ours vs wait-for-every-DSP.
     const value = {};
-    for (const mode of ['wait_all', 'ours_progressive', 'ours']) {
+    for (const mode of ['wait_all', 'ours_progressive', ALT_SKIP_MODE, 'ours']) {
       const ex = await startExchange(mode, dsps, signal);
       exchanges.push(ex);
       log(`value phase: ${mode} (${VALUE_REQUESTS} auctions, 4 at a time)`);
@@ -430,6 +434,12 @@ export async function run({ signal, log }) {
           value.ours.revenue_per_auction / value.wait_all.revenue_per_auction,
           3,
         ),
+        alt_skip_mode: ALT_SKIP_MODE,
+        alt_skip: value[ALT_SKIP_MODE],
+        alt_skip_captured_share: round(
+          value[ALT_SKIP_MODE].revenue_per_auction / value.wait_all.revenue_per_auction,
+          3,
+        ),
         progressive_captured_share: round(
           value.ours_progressive.revenue_per_auction / value.wait_all.revenue_per_auction,
           3,
@@ -465,6 +475,7 @@ export function table(r) {
       `ours sustained capacity (late ≤ 1 %, full fan-out): ${r.ours_capacity_auctions_per_s ?? 'none of the swept rates'} auctions/s = ${r.capacity_ratio_vs_naive ?? '–'} × naive saturation`,
       `value per auction (low load): ours ${round(r.value.ours.revenue_per_auction, 4)} vs wait-all ${round(r.value.wait_all.revenue_per_auction, 4)} → ${r.value.captured_share}; DSPs called per auction ${r.value.ours.dsps_called_per_auction}`,
       `progressive (checkpoint 60 %): value ${r.value.progressive_captured_share} of wait-all, p50 ${round(r.value.ours_progressive.p50_ms, 1)} / p99 ${round(r.value.ours_progressive.p99_ms, 1)} ms`,
+      `${r.value.alt_skip_mode} (other skip rule): value ${r.value.alt_skip_captured_share} of wait-all, DSPs called ${r.value.alt_skip.dsps_called_per_auction}, p99 ${round(r.value.alt_skip.p99_ms, 1)} ms, late ${round(r.value.alt_skip.late_share, 4)}`,
       `value phase latency: ours p50 ${round(r.value.ours.p50_ms, 1)} / p99 ${round(r.value.ours.p99_ms, 1)} ms, late ${round(r.value.ours.late_share, 4)}; wait-all p50 ${round(r.value.wait_all.p50_ms, 1)} / p99 ${round(r.value.wait_all.p99_ms, 1)} ms`,
     ],
   };

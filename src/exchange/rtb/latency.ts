@@ -36,6 +36,7 @@ const build = (): hdr.Histogram =>
 function estimateOf(h: hdr.Histogram, extraSamples: number): LatencyEstimate {
   return {
     samples: h.totalCount + extraSamples,
+    p25Ms: h.getValueAtPercentile(25) / 1000,
     p50Ms: h.getValueAtPercentile(50) / 1000,
     p95Ms: h.getValueAtPercentile(95) / 1000,
   };
