@@ -216,7 +216,8 @@ export class BillingNotifier {
         return this.deps.onResult?.(r === 'ok' ? 'ok' : 'failed');
       }
       const delay = Math.min(this.opts.baseDelayMs * 2 ** (attempt - 1), this.opts.maxDelayMs);
-      const wait = delay * (0.5 + random() / 2);
+      // Whole ms: the outbox stores epoch ms as bigint.
+      const wait = Math.round(delay * (0.5 + random() / 2));
       if (outbox !== undefined) {
         const next = this.now() + wait;
         // Closing: the notice stays pending, unclaimed, for the next process to resume.
@@ -247,7 +248,7 @@ export class BillingNotifier {
   }
 
   private now(): number {
-    return (this.deps.nowMs ?? Date.now)();
+    return Math.round((this.deps.nowMs ?? Date.now)());
   }
 
   /** Stops retrying (pending notices are abandoned, and stay in the outbox) and waits for attempts in flight. */
