@@ -79,8 +79,8 @@ export interface DecisionDeps {
  */
 export interface ExternalDemand {
   /**
-   * Starts the DSP calls; null when the placement takes no RTB demand, no DSP is configured, or
-   * `deadline` leaves no time for DSPs (their wait is capped by what is left of it).
+   * Starts the DSP calls; null when the placement takes no RTB demand or no DSP is configured.
+   * With `deadline`, the DSPs' wait is capped by what is left of it.
    */
   start(
     req: AdRequest,
