@@ -156,11 +156,55 @@ for (const kind of ['pglite', 'postgres'] as const) {
       const c = proc(() => 'ok', second.box);
       const [nb, nc] = await Promise.all([b.n.sweep(), c.n.sweep()]);
       expect(nb + nc).toBe(20);
-      await vi.waitFor(() => expect([...b.sent, ...c.sent]).toHaveLength(20));
+      // 'ok' is reported after the outbox row is closed.
+      const oks = () => [...b.results, ...c.results].filter((r) => r === 'ok');
+      await vi.waitFor(() => expect(oks()).toHaveLength(20));
+      expect([...b.sent, ...c.sent]).toHaveLength(20);
       expect(new Set([...b.sent, ...c.sent]).size).toBe(20);
       for (const id of ids) expect((await row(id))?.state).toBe('sent');
       await Promise.all([b.n.close(), c.n.close()]);
       await second.close();
+    });
+
+    it('beyond maxQueue a notice is recorded only (deferred) and sent by a later sweep', async () => {
+      now = T0;
+      const small = { ...OPTS, maxQueue: 1 };
+      const results: BillingResult[] = [];
+      const sent: string[] = [];
+      const n = new BillingNotifier(
+        {
+          send: async (url) => {
+            sent.push(url);
+            return 'http_error';
+          },
+          sleep: (_ms, signal) =>
+            new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })),
+          random: () => 1,
+          onResult: (r) => results.push(r),
+          outbox,
+          nowMs: () => now,
+        },
+        small,
+      );
+      n.notify('d-full-1', 'https://dsp.example/bill?d=full1');
+      await vi.waitFor(() => expect(results).toEqual(['retried'])); // holds the one slot
+      n.notify('d-full-2', 'https://dsp.example/bill?d=full2');
+      expect(results).toEqual(['retried', 'deferred']);
+      await vi.waitFor(async () =>
+        expect(await row('d-full-2')).toEqual({ state: 'pending', attempts: 0, next_at_ms: T0 }),
+      );
+      expect(sent).toEqual(['https://dsp.example/bill?d=full1']);
+      expect(await n.sweep()).toBe(0); // no room yet
+      await n.close();
+      now = T0 + OPTS.maxDelayMs;
+      const b = proc(() => 'ok');
+      expect(await b.n.sweep()).toBe(2); // the deferred one and the one cut by close
+      await vi.waitFor(() => expect(b.results).toEqual(['resumed', 'resumed', 'ok', 'ok']));
+      expect([...b.sent].sort()).toEqual([
+        'https://dsp.example/bill?d=full1',
+        'https://dsp.example/bill?d=full2',
+      ]);
+      await b.n.close();
     });
 
     it('finished notices are pruned after keepFinishedMs; pending ones stay', async () => {

@@ -129,11 +129,14 @@ describe('burl billing across a restart', () => {
         timeout: 30_000,
         interval: 100,
       });
-      const rows = await second.storage.driver.query<{ state: string; attempts: number }>(
-        'SELECT state, attempts FROM rtb_billing_notices WHERE decision_id = $1',
-        [decisionId],
-      );
-      expect(rows).toEqual([{ state: 'sent', attempts: 2 }]);
+      // The row is closed just after the send returns.
+      await vi.waitFor(async () => {
+        const rows = await second.storage.driver.query<{ state: string; attempts: number }>(
+          'SELECT state, attempts FROM rtb_billing_notices WHERE decision_id = $1',
+          [decisionId],
+        );
+        expect(rows).toEqual([{ state: 'sent', attempts: 2 }]);
+      });
     } finally {
       await second.close();
     }

@@ -12,8 +12,10 @@
  *   attempts in all, after `baseDelayMs × 2^n` (capped at `maxDelayMs`, with jitter in
  *   [50 %, 100 %]). The receiver must be idempotent (impl §7.8), so a retry after a lost reply
  *   is safe.
- * - Bounded: at most `maxQueue` notices are pending (in flight or waiting for a retry); more are
- *   dropped and counted, so a DSP whose billing endpoint stalls cannot grow our memory.
+ * - Bounded: at most `maxQueue` notices are pending in memory (in flight or waiting for a
+ *   retry), so a DSP whose billing endpoint stalls cannot grow our memory. Beyond that a notice
+ *   is recorded in the outbox only (`deferred`) and sent by a later sweep; without an outbox it
+ *   is dropped (`dropped`).
  * - Durable with an outbox (`deps.outbox`, PostgreSQL `rtb_billing_notices`, migration 006;
  *   the runtime always gives one): a notice is recorded before its first attempt, each failure
  *   stores the attempts made and the next attempt's time, and success or the last failure closes
@@ -33,7 +35,15 @@ import { setMaxListeners } from 'node:events';
 import type { BillingOutbox } from '../../ports/billing-outbox.js';
 
 export type BillingResult =
-  'ok' | 'retried' | 'failed' | 'dropped' | 'duplicate' | 'abandoned' | 'resumed' | 'store_error';
+  | 'ok'
+  | 'retried'
+  | 'failed'
+  | 'dropped'
+  | 'duplicate'
+  | 'abandoned'
+  | 'resumed'
+  | 'deferred'
+  | 'store_error';
 
 export interface BillingOptions {
   maxAttempts: number;
@@ -127,7 +137,18 @@ export class BillingNotifier {
   notify(decisionId: string, url: string): void {
     if (this.abort.signal.aborted) return;
     if (this.seen.has(decisionId)) return this.deps.onResult?.('duplicate');
-    if (this.pending >= this.opts.maxQueue) return this.deps.onResult?.('dropped');
+    if (this.pending >= this.opts.maxQueue) {
+      const outbox = this.deps.outbox;
+      if (outbox === undefined) return this.deps.onResult?.('dropped');
+      // Full: recorded unclaimed and due now; a sweep sends it once there is room.
+      this.remember(decisionId);
+      this.deps.onResult?.('deferred');
+      const now = this.now();
+      const write = this.store(async () => void (await outbox.add(decisionId, url, now, 0)));
+      const p = write.finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
+      return;
+    }
     this.remember(decisionId);
     this.track(this.first(decisionId, url));
   }
