@@ -8,8 +8,9 @@
  *   wait_all  naive, but waiting up to 1 s for every DSP (the bid-value baseline)
  *
  * Phases (each bounded in time):
- *   1. value: the same number of auctions at low concurrency on `wait_all` and `ours`; mean
- *      revenue per auction (sum of the BidResponse prices) and its ratio.
+ *   1. value: the same number of auctions at low concurrency on `wait_all` and `ours` (and on
+ *      ours with the progressive auction, and with the other skip rule); mean revenue per
+ *      auction (sum of the BidResponse prices) and its ratio.
  *   2. naive at saturation (closed loop, BENCH_CONNECTIONS): its auctions/s sets the rates below.
  *   3. ours at fixed rates, ascending multiples of naive's saturation rate (RTB_SWEEP): the
  *      highest rate with ≤ 1 % answers after tmax and a full fan-out is its capacity.
@@ -20,7 +21,8 @@
  *
  * The simulator (50 node:http servers in one process) shares the machine's two cores with the
  * exchange and autocannon: the report shows the CPU each used. Env: BENCH_DURATION_S (8),
- * BENCH_CONNECTIONS (32), BENCH_ROUNDS (2), BENCH_VALUE_REQUESTS (800), RTB_DSP_COUNT (50).
+ * BENCH_CONNECTIONS (32), BENCH_ROUNDS (2), BENCH_VALUE_REQUESTS (800), RTB_DSP_COUNT (50),
+ * RTB_VALUE_RATE (0 = 4 closed-loop workers in the value phase; else auctions/s, open loop).
  */
 import autocannon from 'autocannon';
 import { existsSync } from 'node:fs';
@@ -49,9 +51,14 @@ const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 32, { integer: true });
 const ROUNDS = envNumber('BENCH_ROUNDS', 2, { integer: true });
 const VALUE_REQUESTS = envNumber('BENCH_VALUE_REQUESTS', 800, { integer: true });
 const DSP_COUNT = envNumber('RTB_DSP_COUNT', 50, { integer: true });
+// 0 (default): the value phase runs 4 closed-loop workers; > 0: that many auctions/s, open loop.
+const VALUE_RATE = envNumber('RTB_VALUE_RATE', 0);
 // tmax 50 = DSP budget 30 (seed Part 3) + 5 ms safety + 15 ms for the auction and the way back.
 const TMAX_MS = 50;
 const STARTUP_MS = 120_000;
+// The value phase also runs ours with the other "too slow to call" rule than the default
+// (src/core/resilience/deadline.ts `skipOn`), same run, same simulator: the value it captures.
+const ALT_SKIP_MODE = 'ours_p50';
 
 export const timeoutMs = 4 * STARTUP_MS + ((ROUNDS * 2 + 6) * (DURATION_S + 10) + 120) * 1000;
 
@@ -123,7 +130,11 @@ const calledPerAuction = (o) =>
     1,
   );
 
-/** Sequential-ish auctions at low concurrency; revenue = sum of BidResponse prices. */
+/**
+ * Sequential-ish auctions at low concurrency (4 closed-loop workers), or, with RTB_VALUE_RATE
+ * set, at that fixed rate per second (evenly spaced, open loop: the offered load no longer
+ * depends on how fast the exchange answers); revenue = sum of BidResponse prices.
+ */
 async function valuePhase(target, n, signal) {
   const m0 = await dspOutcomes(target);
   let revenue = 0;
@@ -132,27 +143,47 @@ async function valuePhase(target, n, signal) {
   let non2xx = 0;
   const latencies = [];
   let next = 0;
+  const one = async () => {
+    const t0 = performance.now();
+    const res = await request(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: BODY,
+    });
+    const text = await res.body.text();
+    const ms = performance.now() - t0;
+    latencies.push(ms);
+    if (ms > TMAX_MS) late++;
+    if (res.statusCode === 200) {
+      const j = JSON.parse(text);
+      for (const sb of j.seatbid ?? []) for (const b of sb.bid) revenue += b.price;
+      bids++;
+    } else if (res.statusCode !== 204) non2xx++;
+  };
   const worker = async () => {
     while (next < n && !signal.aborted) {
       next++;
-      const t0 = performance.now();
-      const res = await request(target.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: BODY,
-      });
-      const text = await res.body.text();
-      const ms = performance.now() - t0;
-      latencies.push(ms);
-      if (ms > TMAX_MS) late++;
-      if (res.statusCode === 200) {
-        const j = JSON.parse(text);
-        for (const sb of j.seatbid ?? []) for (const b of sb.bid) revenue += b.price;
-        bids++;
-      } else if (res.statusCode !== 204) non2xx++;
+      await one();
     }
   };
-  await Promise.all([worker(), worker(), worker(), worker()]);
+  if (VALUE_RATE > 0) {
+    const pending = [];
+    const t0 = performance.now();
+    await new Promise((resolve) => {
+      const tick = setInterval(() => {
+        const due = Math.min(n, Math.floor(((performance.now() - t0) / 1000) * VALUE_RATE));
+        while (next < due) {
+          next++;
+          pending.push(one());
+        }
+        if (next >= n || signal.aborted) {
+          clearInterval(tick);
+          resolve();
+        }
+      }, 5);
+    });
+    await Promise.all(pending);
+  } else await Promise.all([worker(), worker(), worker(), worker()]);
   latencies.sort((a, b) => a - b);
   const dsp = perAuction(m0, await dspOutcomes(target), latencies.length);
   return {
@@ -329,7 +360,7 @@ export async function run({ signal, log }) {
 
     // Phase 1: value, ours vs wait-for-every-DSP.
     const value = {};
-    for (const mode of ['wait_all', 'ours_progressive', 'ours']) {
+    for (const mode of ['wait_all', 'ours_progressive', ALT_SKIP_MODE, 'ours']) {
       const ex = await startExchange(mode, dsps, signal);
       exchanges.push(ex);
       log(`value phase: ${mode} (${VALUE_REQUESTS} auctions, 4 at a time)`);
@@ -423,11 +454,18 @@ export async function run({ signal, log }) {
       ours_capacity_auctions_per_s: capacity === null ? null : round(capacity, 1),
       capacity_ratio_vs_naive: capacity === null ? null : round(capacity / naiveRate, 2),
       value: {
+        offered: VALUE_RATE > 0 ? `${VALUE_RATE} auctions/s, open loop` : '4 closed-loop workers',
         ours: value.ours,
         wait_all: value.wait_all,
         ours_progressive: value.ours_progressive,
         captured_share: round(
           value.ours.revenue_per_auction / value.wait_all.revenue_per_auction,
+          3,
+        ),
+        alt_skip_mode: ALT_SKIP_MODE,
+        alt_skip: value[ALT_SKIP_MODE],
+        alt_skip_captured_share: round(
+          value[ALT_SKIP_MODE].revenue_per_auction / value.wait_all.revenue_per_auction,
           3,
         ),
         progressive_captured_share: round(
@@ -463,8 +501,9 @@ export function table(r) {
     ],
     notes: [
       `ours sustained capacity (late ≤ 1 %, full fan-out): ${r.ours_capacity_auctions_per_s ?? 'none of the swept rates'} auctions/s = ${r.capacity_ratio_vs_naive ?? '–'} × naive saturation`,
-      `value per auction (low load): ours ${round(r.value.ours.revenue_per_auction, 4)} vs wait-all ${round(r.value.wait_all.revenue_per_auction, 4)} → ${r.value.captured_share}; DSPs called per auction ${r.value.ours.dsps_called_per_auction}`,
+      `value per auction (${r.value.offered}): ours ${round(r.value.ours.revenue_per_auction, 4)} vs wait-all ${round(r.value.wait_all.revenue_per_auction, 4)} → ${r.value.captured_share}; DSPs called per auction ${r.value.ours.dsps_called_per_auction}`,
       `progressive (checkpoint 60 %): value ${r.value.progressive_captured_share} of wait-all, p50 ${round(r.value.ours_progressive.p50_ms, 1)} / p99 ${round(r.value.ours_progressive.p99_ms, 1)} ms`,
+      `${r.value.alt_skip_mode} (other skip rule): value ${r.value.alt_skip_captured_share} of wait-all, DSPs called ${r.value.alt_skip.dsps_called_per_auction}, p99 ${round(r.value.alt_skip.p99_ms, 1)} ms, late ${round(r.value.alt_skip.late_share, 4)}`,
       `value phase latency: ours p50 ${round(r.value.ours.p50_ms, 1)} / p99 ${round(r.value.ours.p99_ms, 1)} ms, late ${round(r.value.ours.late_share, 4)}; wait-all p50 ${round(r.value.wait_all.p50_ms, 1)} / p99 ${round(r.value.wait_all.p99_ms, 1)} ms`,
     ],
   };

@@ -7,7 +7,8 @@
  *                                                demo data) with fan-out mode M; prints READY <url>
  *
  * Modes: `ours` (src/exchange/rtb/fan-out.ts), `ours_progressive` (the same with the
- * progressive auction, checkpoint at 60 % of the DSP budget), `naive` (one JSON.stringify and one
+ * progressive auction, checkpoint at 60 % of the DSP budget), `ours_p50` / `ours_p25` (ours with
+ * that "too slow to call" percentile), `naive` (one JSON.stringify and one
  * undici.request per DSP, 30 ms hard timeout: the issue's baseline), `wait_all` (naive, but
  * waiting up to 1 s for every DSP: the bid-value baseline).
  * Settings come from env: RTB_DSPS (JSON, for exchange), RTB_SEED, RTB_DSP_COUNT.
@@ -101,10 +102,19 @@ async function exchange(mode) {
     dsps,
     // DSP budget 30 ms (seed Part 3) for tmax 50: 15 ms response margin + 5 ms safety.
     auction: { responseMarginMs: 15 },
-    timeouts: { marginMs: 5, safetyMs: 5, minTimeoutMs: 3, coldTimeoutMs: 30, minSamples: 10 },
+    timeouts: {
+      marginMs: 5,
+      safetyMs: 5,
+      minTimeoutMs: 3,
+      coldTimeoutMs: 30,
+      minSamples: 10,
+      skipOn: 'p25',
+    },
     notices: false,
   };
   if (mode === 'ours_progressive') rtb.progressive = { checkpointFraction: 0.6 };
+  if (mode === 'ours_p25') rtb.timeouts = { ...rtb.timeouts, skipOn: 'p25' };
+  if (mode === 'ours_p50') rtb.timeouts = { ...rtb.timeouts, skipOn: 'p50' };
   if (mode === 'naive' || mode === 'wait_all') {
     const bidders = dsps.map((d) => createOpenRtbBidder({ ...DSP_DEFAULTS, ...d }));
     rtb.fanOut = new NaiveFanOut(bidders, mode === 'naive' ? 30 : 1000);

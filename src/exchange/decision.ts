@@ -100,8 +100,15 @@ export interface DecisionDeps {
  * candidates and prediction), its bids join the one auction in eCPM space.
  */
 export interface ExternalDemand {
-  /** Starts the DSP calls; null when the placement takes no RTB demand or no DSP is configured. */
-  start(req: AdRequest, placement: Placement): ExternalDemandCall | null;
+  /**
+   * Starts the DSP calls; null when the placement takes no RTB demand or no DSP is configured.
+   * With `deadline`, the DSPs' wait is capped by what is left of it.
+   */
+  start(
+    req: AdRequest,
+    placement: Placement,
+    deadline?: Pick<DecisionDeadline, 'remainingMs'>,
+  ): ExternalDemandCall | null;
 }
 
 export interface ExternalDemandCall {
@@ -449,7 +456,7 @@ export class DecisionService {
 
     const placement = resolvePlacement(index, req.placement_id);
     // Stage (issue 4): DSP demand, in flight while our own candidates are found and predicted.
-    const external = this.deps.external?.start(req, placement) ?? null;
+    const external = this.deps.external?.start(req, placement, opts.deadline) ?? null;
     let t = explaining ? clock.monotonicMs() : 0;
     if (explaining) stageMs.placement = t - t0;
 

@@ -27,6 +27,7 @@ import { createRedisBudgetCounters } from '../adapters/redis/budget-counters.js'
 import { createRedisFrequencyCounters } from '../adapters/redis/frequency-counters.js';
 import { createPgProfileStore } from '../adapters/postgres/profile-store.js';
 import { createPgReportStore } from '../adapters/postgres/report-store.js';
+import { createPgBillingOutbox } from '../adapters/postgres/billing-outbox.js';
 import { createRedisCache } from '../adapters/redis/cache.js';
 import { createMemoryFeatureStore } from '../adapters/memory/feature-store.js';
 import { createRedisFeatureStore } from '../adapters/redis/feature-store.js';
@@ -452,6 +453,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
         });
   const tracing = opts.tracing ?? tracingFromConfig(config.otel);
   if (tracing !== null && opts.tracing === undefined) closers.push(() => tracing.close());
+  let onBillingStoreError = (_e: unknown): void => undefined;
   // OpenRTB (issue 4): the endpoint's DSPs also serve RTB-enabled placements in decisions.
   const rtb = assembleRtb({
     options: opts.rtb ?? rtbFromConfig(config),
@@ -464,6 +466,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     // Our campaigns in OpenRTB auctions pass the same budget and frequency steps as decisions.
     budgets,
     frequency,
+    billingOutbox: createPgBillingOutbox(storage.driver),
+    onBillingStoreError: (e) => onBillingStoreError(e),
   });
   closers.push(() => rtb.close());
   // Each fill's feature input, for training from the ledger without skew (issue 5). Off by
@@ -579,6 +583,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       loadShed: { eventBacklog: () => spoolFill(), ...opts.loadShed },
     },
   );
+  onBillingStoreError = (e) =>
+    app.log.warn({ err: e }, 'billing outbox (rtb_billing_notices) failed; notice kept in memory');
   onRefreshError = (e) =>
     app.log.warn({ err: e }, 'serving index refresh failed; keeping the last snapshot');
   onPipelineError = (e) =>

@@ -3,7 +3,11 @@
  * a bounded queue, every outcome counted. Scripted sends and a recording sleep: no real time.
  */
 import { describe, expect, it } from 'vitest';
-import { BillingNotifier, type BillingResult } from '../../src/exchange/rtb/billing.js';
+import {
+  BillingNotifier,
+  DEFAULT_BILLING,
+  type BillingResult,
+} from '../../src/exchange/rtb/billing.js';
 
 type SendResult = 'ok' | 'http_error' | 'network_error';
 
@@ -28,7 +32,15 @@ function harness(
       random: () => 1, // no jitter: the delay is the full backoff
       onResult: (r) => results.push(r),
     },
-    { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 3000, maxQueue: 2, dedupSize: 3, ...opts },
+    {
+      ...DEFAULT_BILLING,
+      maxAttempts: 4,
+      baseDelayMs: 1000,
+      maxDelayMs: 3000,
+      maxQueue: 2,
+      dedupSize: 3,
+      ...opts,
+    },
   );
   const tick = async () => {
     for (let i = 0; i < 5; i++) await Promise.resolve();

@@ -13,6 +13,7 @@ import { DSP_DEFAULTS } from '../../src/bidders/types.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Bid, BidRequest } from '../../src/core/openrtb/types.js';
 import type { FanOut } from '../../src/exchange/rtb/auction.js';
+import { DEADLINE_SAFETY_MS } from '../../src/exchange/rtb/decision-demand.js';
 import type { FanOutResult } from '../../src/exchange/rtb/fan-out.js';
 import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
 import { createRuntime, type Runtime } from '../../src/wiring/runtime.js';
@@ -21,11 +22,14 @@ import { ADMIN_KEY, pathOf } from '../helpers/runtime.js';
 
 let replies: { bidder: string; bids: Partial<Bid>[] }[] = [];
 const seen: BidRequest[] = [];
+/** `deadlineMs − monoMs` at the time each fan-out was started (monoMs as the runtime's). */
+const handedWaitMs: number[] = [];
 
 /** A fan-out answering from `replies`, each parsed by a real OpenRTB bidder. */
 const scripted: FanOut = {
-  async run(request) {
+  async run(request, deadlineMs) {
     seen.push(request);
+    handedWaitMs.push(deadlineMs - performance.now());
     const out: FanOutResult = {
       bids: [],
       rejected: [],
@@ -66,19 +70,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => notices.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(notices.address() as AddressInfo).port}`;
-  const config = loadConfig({
-    ADSTACK_DATA_DIR: 'memory://',
-    ADSTACK_PORT: '0',
-    ADSTACK_PUBLIC_URL: 'http://ads.test',
-    ADSTACK_ADMIN_KEY: ADMIN_KEY,
-    ADSTACK_TRACKING_SECRET: 'test-tracking-secret-0123456789',
-  });
-  rt = await createRuntime(config, {
-    demo: true,
-    clock: new FakeClock(),
-    loadShed: { utilization: () => 0 },
-    rtb: { dsps: [], fanOut: scripted, auction: { enforceSecure: false } },
-  });
+  rt = await startRuntime({});
 });
 afterAll(async () => {
   await rt.close();
@@ -87,7 +79,26 @@ afterAll(async () => {
 beforeEach(() => {
   replies = [];
   seen.length = 0;
+  handedWaitMs.length = 0;
 });
+
+/** The demo runtime on in-memory PGlite with the scripted fan-out (decision clock: fake). */
+function startRuntime(env: Record<string, string>): Promise<Runtime> {
+  const config = loadConfig({
+    ADSTACK_DATA_DIR: 'memory://',
+    ADSTACK_PORT: '0',
+    ADSTACK_PUBLIC_URL: 'http://ads.test',
+    ADSTACK_ADMIN_KEY: ADMIN_KEY,
+    ADSTACK_TRACKING_SECRET: 'test-tracking-secret-0123456789',
+    ...env,
+  });
+  return createRuntime(config, {
+    demo: true,
+    clock: new FakeClock(),
+    loadShed: { utilization: () => 0 },
+    rtb: { dsps: [], fanOut: scripted, auction: { enforceSecure: false } },
+  });
+}
 
 /** The demo request on an http:// page: our loopback notice URLs are not secure. */
 const REQ = {
@@ -240,5 +251,28 @@ describe('POST /v1/decisions with RTB demand', () => {
       payload: { publisher: 'p.example', name: 'Plain', format: 'banner', w: 300, h: 250 },
     });
     expect(created.json().rtb_enabled).toBe(false);
+  });
+});
+
+describe('POST /v1/decisions: the DSP wait is capped by the decision deadline', () => {
+  // The decision clock is fake (it does not move during a decision), so the time left of the
+  // decision's budget when the fan-out starts is the budget less what the HTTP layer already
+  // spent (a real, small duration): the handed DSP wait is at most budget − safety margin,
+  // whatever the machine's load. Without the cap it would be the 30 ms DSP budget.
+  let short: Runtime;
+  beforeAll(async () => {
+    short = await startRuntime({ ADSTACK_DECISION_BUDGET_MS: '20' });
+  });
+  afterAll(() => short.close());
+
+  it('a 20 ms decision budget hands DSPs at most 20 − 5 ms (tmax and fan-out deadline)', async () => {
+    replies = [{ bidder: 'dspa', bids: [{ price: 6, adm: '<i/>' }] }];
+    const res = await short.app.inject({ method: 'POST', url: '/v1/decisions', payload: REQ });
+    expect(res.statusCode).toBe(200);
+    expect(seen).toHaveLength(1);
+    const cap = 20 - DEADLINE_SAFETY_MS;
+    expect(seen[0]!.tmax).toBeGreaterThanOrEqual(1);
+    expect(seen[0]!.tmax).toBeLessThanOrEqual(cap);
+    expect(handedWaitMs[0]).toBeLessThanOrEqual(cap);
   });
 });

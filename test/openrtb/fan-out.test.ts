@@ -21,15 +21,16 @@ const request = (id: string): BidRequest => ({
 });
 
 // Generous per-DSP timeouts: a loaded CI machine must not turn the healthy DSP or a fast error
-// into a timeout. Hangs, trickles and the 500 ms "timeout" fault still exceed them.
+// into a timeout. Hangs, trickles (seconds) and the "timeout" fault (answers after 5 s) still
+// exceed them.
 const TIMEOUTS = {
   marginMs: 5,
   safetyMs: 5,
   minTimeoutMs: 3,
-  coldTimeoutMs: 150,
+  coldTimeoutMs: 900,
   minSamples: 1000,
 };
-const DEADLINE_MS = 200;
+const DEADLINE_MS = 1000;
 const FAULTS: (FaultKind | null)[] = [
   null,
   'hang',
@@ -51,7 +52,7 @@ describe('fan-out under DSP faults', () => {
       count: FAULTS.length,
       seed: 7,
       behaviour: { medianMs: 5, sigma: 0.2, bidRate: 1 },
-      perDsp: FAULTS.map((f) => (f === null ? {} : { faults: { [f]: 1 } })),
+      perDsp: FAULTS.map((f) => (f === null ? {} : { faults: { [f]: 1 }, slowMs: 5000 })),
     });
     http = new DspHttp();
     fanout = new RtbFanOut({
@@ -72,7 +73,7 @@ describe('fan-out under DSP faults', () => {
 
   it('hang, 500, trickle, garbage, wrong types, huge adm and slow DSPs never hold it past the deadline', async () => {
     // Warm-up: opens the keep-alive connections (a cold connect is not what is measured here).
-    await fanout.run(request('warm-up'), performance.now() + 200);
+    await fanout.run(request('warm-up'), performance.now() + DEADLINE_MS);
     let healthyBids = 0;
     for (let round = 0; round < 5; round++) {
       const deadline = performance.now() + DEADLINE_MS;
@@ -124,13 +125,16 @@ describe('fan-out under DSP faults', () => {
       dsp5: '102:invalid_response', // garbage
       dsp6: '102:invalid_response', // wrong types
       dsp7: '102:too_large', // 2 MiB adm: the body cap aborts it
-      dsp8: '101:timeout', // answers after 500 ms
+      dsp8: '101:timeout', // answers after 5 s
     });
   });
 });
 
 describe('circuit breaker with a DSP that starts failing and recovers', () => {
   it('opens within 20 calls, skips the DSP (103), and half-open probes close it again', async () => {
+    // The DSP answers in ~1 ms; a generous wait only matters on a stalled machine (the fan-out
+    // returns as soon as the DSP has answered), where a probe cut short would re-open it.
+    const DSP_WAIT_MS = 1000;
     const sim = await startDspSimulator({
       count: 1,
       behaviour: { medianMs: 1, sigma: 0.1, bidRate: 1 },
@@ -155,32 +159,33 @@ describe('circuit breaker with a DSP that starts failing and recovers', () => {
       },
     });
     try {
-      for (let i = 0; i < 30; i++) await fanout.run(request(`ok${i}`), performance.now() + 50);
+      for (let i = 0; i < 30; i++)
+        await fanout.run(request(`ok${i}`), performance.now() + DSP_WAIT_MS);
       expect(fanout.breakerStates()[0]?.state).toBe('closed');
 
       sim.setBehaviour(0, { faults: { error500: 1 } });
       let calls = 0;
       while (fanout.breakerStates()[0]?.state === 'closed' && calls < 40) {
-        await fanout.run(request(`bad${calls}`), performance.now() + 50);
+        await fanout.run(request(`bad${calls}`), performance.now() + DSP_WAIT_MS);
         calls++;
       }
       expect(fanout.breakerStates()[0]?.state).toBe('open');
       expect(calls).toBeLessThanOrEqual(20);
-      const skipped = await fanout.run(request('while-open'), performance.now() + 50);
+      const skipped = await fanout.run(request('while-open'), performance.now() + DSP_WAIT_MS);
       expect(skipped.nonBids).toEqual([
         { seat: 'dsp1', impids: ['1'], status: 103, reason: 'breaker_open' },
       ]);
       const served = sim.stats(0).requests;
 
       sim.setBehaviour(0, { faults: {} });
-      const until = performance.now() + 3000;
+      const until = performance.now() + 30_000; // a bound, not a timing: ends at 'closed'
       while (fanout.breakerStates()[0]?.state !== 'closed' && performance.now() < until) {
-        await fanout.run(request('probe'), performance.now() + 50);
+        await fanout.run(request('probe'), performance.now() + DSP_WAIT_MS);
         await new Promise((r) => setTimeout(r, 20));
       }
       expect(fanout.breakerStates()[0]?.state).toBe('closed');
       expect(sim.stats(0).requests).toBeGreaterThan(served); // probes reached the DSP
-      const back = await fanout.run(request('back'), performance.now() + 50);
+      const back = await fanout.run(request('back'), performance.now() + DSP_WAIT_MS);
       expect(back.bids.length).toBe(1);
     } finally {
       await http.close();
@@ -214,7 +219,9 @@ describe('timeouts and the breaker', () => {
         const r = await fanout.run(request(`t${calls}`), performance.now() + 10);
         expect(r.outcomes.find((o) => o.bidder === 'dsp1')?.kind).toBe('timeout');
         calls++;
-        await new Promise((res) => setTimeout(res, 15)); // lets late replies land
+        // Past abortAfterMs: this call's hang is aborted and counted before the next call, so the
+        // count of calls does not depend on how fast the machine is.
+        await new Promise((res) => setTimeout(res, 250));
       }
       expect(fanout.breakerStates()[1]?.state).toBe('open');
       expect(calls).toBeLessThanOrEqual(20);
@@ -229,14 +236,15 @@ describe('timeouts and the breaker', () => {
 
 describe('progressive auction (seed Part 3, strategy 3)', () => {
   it('answers at the checkpoint when the DSPs still out cannot beat the best bid; waits otherwise', async () => {
-    // dsp1: fast and high; dsp2: slow (200 ms) and low; dsp3: slow and sometimes high.
+    // dsp1: fast and high; dsp2: slow (1.5 s) and low; dsp3: slow and sometimes high. The
+    // checkpoint (10 % of 2 s) leaves dsp1 200 ms, ample on a loaded machine.
     const sim = await startDspSimulator({
       count: 3,
       behaviour: { sigma: 0, bidRate: 1, priceSigma: 0 },
       perDsp: [
         { medianMs: 1, priceMedian: 10 },
-        { medianMs: 200, priceMedian: 1 },
-        { medianMs: 200, priceMedian: 20 },
+        { medianMs: 1500, priceMedian: 1 },
+        { medianMs: 1500, priceMedian: 20 },
       ],
     });
     const http = new DspHttp();
@@ -257,23 +265,23 @@ describe('progressive auction (seed Part 3, strategy 3)', () => {
           marginMs: 5,
           safetyMs: 5,
           minTimeoutMs: 3,
-          coldTimeoutMs: 400,
+          coldTimeoutMs: 1900,
           minSamples: 1000,
         },
         progressive: { checkpointFraction: 0.1 },
       });
     try {
       const lowTail = mk([0, 1]);
-      await lowTail.run(request('learn'), performance.now() + 500); // learns dsp2 bids ~1
-      const r = await lowTail.run(request('cut'), performance.now() + 500);
+      await lowTail.run(request('learn'), performance.now() + 2000); // learns dsp2 bids ~1
+      const r = await lowTail.run(request('cut'), performance.now() + 2000);
       expect(r.bids.map((b) => b.bidder)).toEqual(['dsp1']);
       expect(r.nonBids).toEqual([
         { seat: 'dsp2', impids: ['1'], status: 101, reason: 'outbid_cut_off' },
       ]);
 
       const highTail = mk([0, 2]);
-      await highTail.run(request('learn'), performance.now() + 500); // learns dsp3 bids ~20
-      const w = await highTail.run(request('wait'), performance.now() + 500);
+      await highTail.run(request('learn'), performance.now() + 2000); // learns dsp3 bids ~20
+      const w = await highTail.run(request('wait'), performance.now() + 2000);
       expect(w.bids.map((b) => b.bidder).sort()).toEqual(['dsp1', 'dsp3']);
     } finally {
       await http.close();

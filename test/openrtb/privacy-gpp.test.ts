@@ -38,7 +38,12 @@ describe('GPP', () => {
       ['usnat', 'TargetedAdvertisingOptOut', 2],
     ]);
     const d = decidePrivacy(withGpp(g, [USNAT]));
-    expect(d).toEqual({ idsAllowed: true, personalisedTargeting: true, reasons: [] });
+    expect(d).toEqual({
+      idsAllowed: true,
+      personalisedTargeting: true,
+      preciseGeoAllowed: true,
+      reasons: [],
+    });
   });
 
   it.each([
@@ -101,18 +106,21 @@ describe('GPP', () => {
     expect(decidePrivacy(withGpp(all, [TCFEU]))).toEqual({
       idsAllowed: true,
       personalisedTargeting: true,
+      preciseGeoAllowed: true,
       reasons: [],
     });
     const storageOnly = gpp([['tcfeuv2', 'PurposeConsents', consents([1])]]);
     expect(decidePrivacy(withGpp(storageOnly, [TCFEU]))).toEqual({
       idsAllowed: true,
       personalisedTargeting: false,
+      preciseGeoAllowed: true,
       reasons: [],
     });
     const none = gpp([['tcfeuv2', 'PurposeConsents', consents([3, 4])]]);
     expect(decidePrivacy(withGpp(none, [TCFEU]))).toEqual({
       idsAllowed: false,
       personalisedTargeting: true,
+      preciseGeoAllowed: false,
       reasons: ['gdpr_no_consent'],
     });
   });
@@ -122,8 +130,128 @@ describe('GPP', () => {
     expect(d).toEqual({
       idsAllowed: false,
       personalisedTargeting: false,
+      preciseGeoAllowed: false,
       reasons: ['gpp_invalid'],
     });
     expect(decideGpp('garbage', undefined).valid).toBe(false);
+  });
+
+  describe('Canada (TCF Canada v1, section 5)', () => {
+    const TCFCA = 5;
+    /** Purposes (1-based) with express / implied consent, and special feature 1 (precise geo). */
+    const ca = (express: number[], implied: number[], preciseGeo: boolean) => {
+      const on = (ps: number[]) => Array.from({ length: 24 }, (_, i) => ps.includes(i + 1));
+      return gpp([
+        ['tcfcav1', 'CmpId', 5],
+        ['tcfcav1', 'PurposesExpressConsent', on(express)],
+        ['tcfcav1', 'PurposesImpliedConsent', on(implied)],
+        [
+          'tcfcav1',
+          'SpecialFeatureExpressConsent',
+          Array.from({ length: 12 }, (_, i) => i === 0 && preciseGeo),
+        ],
+      ]);
+    };
+    const located: BidRequest = {
+      ...base,
+      device: { ...base.device, geo: { lat: 45.501689, lon: -73.567256, zip: 'H2Y 1C6' } },
+    };
+
+    it('purpose 1 (express) and 3, 4 (implied) with precise geo: nothing stripped', () => {
+      const req = { ...located, regs: { gpp: ca([1], [3, 4], true), gpp_sid: [TCFCA] } };
+      const d = decidePrivacy(req);
+      expect(d).toEqual({
+        idsAllowed: true,
+        personalisedTargeting: true,
+        preciseGeoAllowed: true,
+        reasons: [],
+      });
+      expect(applyPrivacy(req, d)).toBe(req);
+    });
+
+    it('without purpose 1 consent: ids stripped (gpp_ca_no_consent)', () => {
+      const req = { ...located, regs: { gpp: ca([3, 4], [], true), gpp_sid: [TCFCA] } };
+      const d = decidePrivacy(req);
+      expect(d.idsAllowed).toBe(false);
+      expect(d.personalisedTargeting).toBe(true);
+      expect(d.reasons).toEqual(['gpp_ca_no_consent']);
+      const out = applyPrivacy(req, d);
+      expect(out.user?.id).toBeUndefined();
+      expect(out.device?.ifa).toBeUndefined();
+    });
+
+    it('without purposes 3 and 4: no personalisation, ids kept', () => {
+      const d = decidePrivacy({ ...located, regs: { gpp: ca([1], [3], true), gpp_sid: [TCFCA] } });
+      expect(d).toMatchObject({ idsAllowed: true, personalisedTargeting: false });
+    });
+
+    it('without express consent to precise geolocation: geo coarsened, ids kept', () => {
+      const req = { ...located, regs: { gpp: ca([1, 3, 4], [], false), gpp_sid: [TCFCA] } };
+      const d = decidePrivacy(req);
+      expect(d).toEqual({
+        idsAllowed: true,
+        personalisedTargeting: true,
+        preciseGeoAllowed: false,
+        reasons: ['gpp_ca_no_precise_geo'],
+      });
+      const out = applyPrivacy(req, d);
+      expect(out.device?.geo).toEqual({ lat: 45.5, lon: -73.57 });
+      expect(out.user?.id).toBe('u');
+      expect(out.device?.ifa).toBe('ifa-1');
+      expect(out.device?.ip).toBe('203.0.113.77');
+      expect(req.device?.geo?.zip).toBe('H2Y 1C6'); // the caller's request is not mutated
+    });
+  });
+
+  describe('US sensitive data (SensitiveDataProcessing)', () => {
+    const located: BidRequest = {
+      ...base,
+      user: { ...base.user, geo: { lat: 37.774929, lon: -122.419416, zip: '94103' } },
+      device: { ...base.device, geo: { lat: 37.774929, lon: -122.419416 } },
+    };
+    const sens = (section: string, n: number, at: number, value: number) =>
+      gpp([
+        [
+          section,
+          'SensitiveDataProcessing',
+          Array.from({ length: n }, (_, i) => (i === at ? value : 2)),
+        ],
+      ]);
+
+    it.each([
+      ['usnat', USNAT, 16, 7],
+      ['usnat', USNAT, 16, 2],
+      ['usca', USCA, 9, 0],
+    ])(
+      '%s: a category not consented / opted out (1) coarsens geo, ids kept',
+      (section, sid, n, at) => {
+        const req = { ...located, regs: { gpp: sens(section, n, at, 1), gpp_sid: [sid] } };
+        const d = decidePrivacy(req);
+        expect(d).toEqual({
+          idsAllowed: true,
+          personalisedTargeting: true,
+          preciseGeoAllowed: false,
+          reasons: ['gpp_sensitive_data_opt_out'],
+        });
+        const out = applyPrivacy(req, d);
+        expect(out.device?.geo).toEqual({ lat: 37.77, lon: -122.42 });
+        expect(out.user?.geo).toEqual({ lat: 37.77, lon: -122.42 });
+        expect(out.user?.id).toBe('u');
+      },
+    );
+
+    it('every category consented (2) or not applicable (0): geo kept', () => {
+      for (const v of [0, 2]) {
+        const req = { ...located, regs: { gpp: sens('usnat', 16, 7, v), gpp_sid: [USNAT] } };
+        const d = decidePrivacy(req);
+        expect(d.preciseGeoAllowed).toBe(true);
+        expect(applyPrivacy(req, d)).toBe(req);
+      }
+    });
+
+    it('a sensitive-data opt-out in a section not listed in gpp_sid does not apply', () => {
+      const req = { ...located, regs: { gpp: sens('usca', 9, 0, 1), gpp_sid: [USNAT] } };
+      expect(decidePrivacy(req).preciseGeoAllowed).toBe(true);
+    });
   });
 });

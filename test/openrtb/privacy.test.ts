@@ -56,12 +56,22 @@ describe('privacy before fan-out (issue 4 item 6)', () => {
       regs: { gdpr: 1 },
       user: { ...full.user, consent: tcString([1, 2, 3, 4]) },
     });
-    expect(d).toEqual({ idsAllowed: true, personalisedTargeting: true, reasons: [] });
+    expect(d).toEqual({
+      idsAllowed: true,
+      personalisedTargeting: true,
+      preciseGeoAllowed: true,
+      reasons: [],
+    });
   });
 
   it('GDPR with purpose 1 only: ids yes, personalised targeting no', () => {
     const d = decidePrivacy({ ...full, regs: { gdpr: 1 }, user: { consent: tcString([1]) } });
-    expect(d).toEqual({ idsAllowed: true, personalisedTargeting: false, reasons: [] });
+    expect(d).toEqual({
+      idsAllowed: true,
+      personalisedTargeting: false,
+      preciseGeoAllowed: true,
+      reasons: [],
+    });
   });
 
   it('GDPR without consent, or with an undecodable string, strips ids, truncates IPs, coarsens geo', () => {

@@ -115,8 +115,27 @@ describe('dspTimeout: min(p95 + margin, remaining − safety)', () => {
       timeoutMs: 30 - DEFAULT_TIMEOUT_POLICY.safetyMs,
     });
   });
-  it('skips a DSP whose median cannot fit', () => {
+  it('skips a DSP whose median cannot fit (no 25th percentile known)', () => {
     expect(dspTimeout(est(28, 40), 30)).toEqual({ call: false, why: 'too_slow', availableMs: 25 });
+  });
+  it('by default (skipOn p25) a DSP is skipped only when its 25th percentile cannot fit', () => {
+    const p25 = DEFAULT_TIMEOUT_POLICY;
+    expect(p25.skipOn).toBe('p25');
+    // Median 28 > 25 available, but a quarter of its calls answered within 20 ms: called.
+    expect(dspTimeout({ ...est(28, 40), p25Ms: 20 }, 30, p25)).toEqual({
+      call: true,
+      timeoutMs: 25,
+    });
+    expect(dspTimeout({ ...est(28, 40), p25Ms: 26 }, 30, p25)).toEqual({
+      call: false,
+      why: 'too_slow',
+      availableMs: 25,
+    });
+    // Without a p25 in the estimate the median decides.
+    expect(dspTimeout(est(28, 40), 30, p25)).toMatchObject({ call: false, why: 'too_slow' });
+    // The earlier median rule skips the first DSP above.
+    const p50 = { ...DEFAULT_TIMEOUT_POLICY, skipOn: 'p50' as const };
+    expect(dspTimeout({ ...est(28, 40), p25Ms: 20 }, 30, p50)).toMatchObject({ call: false });
   });
   it('skips when the budget is spent', () => {
     expect(dspTimeout(null, 4)).toEqual({ call: false, why: 'budget_spent', availableMs: -1 });

@@ -13,6 +13,7 @@
 import type { AdRequest } from '../../core/domain/ad-request.js';
 import type { Placement } from '../../core/domain/entities.js';
 import type { ExternalDemand, ExternalDemandCall } from '../decision.js';
+import type { DecisionDeadline } from './deadline.js';
 import type { FanOutRunOptions } from '../rtb/fan-out.js';
 
 export interface LadderReader {
@@ -21,7 +22,12 @@ export interface LadderReader {
 }
 
 export interface LimitableDemand {
-  start(req: AdRequest, placement: Placement, opts?: FanOutRunOptions): ExternalDemandCall | null;
+  start(
+    req: AdRequest,
+    placement: Placement,
+    deadline?: Pick<DecisionDeadline, 'remainingMs'>,
+    opts?: FanOutRunOptions,
+  ): ExternalDemandCall | null;
 }
 
 export function ladderExternalDemand(
@@ -30,12 +36,12 @@ export function ladderExternalDemand(
   dspCount: number,
 ): ExternalDemand {
   return {
-    start(req, placement) {
+    start(req, placement, deadline) {
       if (ladder.houseOnly()) return null;
       const max = ladder.dspLimit(dspCount);
       return max === null
-        ? inner.start(req, placement)
-        : inner.start(req, placement, { maxDsps: max });
+        ? inner.start(req, placement, deadline)
+        : inner.start(req, placement, deadline, { maxDsps: max });
     },
   };
 }

@@ -11,6 +11,7 @@ import { DSP_DEFAULTS, type DspConfig } from '../../bidders/types.js';
 import type { ExchangeRates, Prediction } from '../../core/auction/index.js';
 import type { BreakerConfig } from '../../core/resilience/circuit-breaker.js';
 import type { TimeoutPolicy } from '../../core/resilience/deadline.js';
+import type { BillingOutbox } from '../../ports/billing-outbox.js';
 import type { FrequencyCounters } from '../../ports/frequency-counters.js';
 import type { BudgetManager } from '../budget.js';
 import type { ServingIndex } from '../serving-index.js';
@@ -80,6 +81,10 @@ export function assembleRtb(deps: {
   budgets?: BudgetManager;
   /** Frequency counters for internal demand's caps; absent: caps not enforced. */
   frequency?: FrequencyCounters;
+  /** Durable billing notices (burl retries survive a restart); absent: in memory only. */
+  billingOutbox?: BillingOutbox;
+  /** The billing outbox could not be read or written (for the log). */
+  onBillingStoreError?: (e: unknown) => void;
 }): RtbAssembly {
   const o = deps.options;
   const monoMs = (): number => performance.now();
@@ -132,9 +137,19 @@ export function assembleRtb(deps: {
     notices === null
       ? null
       : new BillingNotifier(
-          { send: (url) => notices.sendOnce(url), onResult: (r) => metrics?.billing(r) },
+          {
+            send: (url) => notices.sendOnce(url),
+            onResult: (r) => metrics?.billing(r),
+            nowMs: deps.wallMs,
+            ...(deps.billingOutbox !== undefined ? { outbox: deps.billingOutbox } : {}),
+            ...(deps.onBillingStoreError !== undefined
+              ? { onStoreError: deps.onBillingStoreError }
+              : {}),
+          },
           { ...DEFAULT_BILLING, ...o.billing },
         );
+  // Resumes notices left pending by an earlier process (shutdown, crash).
+  billing?.start();
   const dspFanOut = o.fanOut ?? fanOut;
   const decisionDemand =
     dspFanOut === null

@@ -24,9 +24,14 @@
  *   `regs` is not set.
  * - A bid without `adm` is rejected (`missing_markup`): markup that must be fetched through
  *   `nurl` cannot be rendered by this API.
- * - The DSP budget is `budgetMs` from the start of the fan-out (the seed's 30 ms RTB budget by
- *   default); the decision waits for it only if our own stages finish earlier. A future
- *   request deadline (another issue) should cap it.
+ * - The DSP wait is min(`budgetMs`, what is left of the decision's own deadline − `DEADLINE_SAFETY_MS`)
+ *   from the start of the fan-out (`budgetMs` is the seed's 30 ms RTB budget by default; the
+ *   decision deadline is ADSTACK_DECISION_BUDGET_MS, src/exchange/resilient/deadline.ts). The
+ *   margin leaves the auction, render and reply their time, and covers the overrun grace of
+ *   `bids()`, so the decision never waits for DSPs past its deadline. With no time left the
+ *   fan-out still runs with a deadline of now: every DSP is skipped as `insufficient_time` (a
+ *   seat-non-bid reason, counted in the per-bidder metrics) and no call goes out. The decision
+ *   waits for DSPs only if our own stages finish earlier.
  */
 import { randomUUID } from 'node:crypto';
 import type { AdRequest } from '../../core/domain/ad-request.js';
@@ -38,6 +43,7 @@ import { microsToCpm } from '../../core/openrtb/price.js';
 import type { BidRequest, Imp } from '../../core/openrtb/types.js';
 import type { LossReason } from '../../core/reasons.js';
 import type { ExternalDemand, ExternalDemandCall, Fill } from '../decision.js';
+import type { DecisionDeadline } from '../resilient/deadline.js';
 import type { TrackingSigner } from '../tracking.js';
 import {
   clearingInBidCurrency,
@@ -64,6 +70,11 @@ export interface DecisionDemandConfig {
 export const DEFAULT_DECISION_BUDGET_MS = 30;
 /** How long past its deadline a fan-out may run before the decision stops waiting for it. */
 const OVERRUN_GRACE_MS = 5;
+/**
+ * Kept free at the end of the decision's deadline when the DSP wait is capped by it: covers the
+ * overrun grace (so the wait never passes the deadline) and the auction + render after it.
+ */
+export const DEADLINE_SAFETY_MS = OVERRUN_GRACE_MS;
 
 /** What one decision's DSP demand did, for metrics (assemble.ts). */
 export interface DecisionDemandReport {
@@ -171,12 +182,26 @@ export class RtbDecisionDemand implements ExternalDemand {
     this.newRequestId = deps.newRequestId ?? randomUUID;
   }
 
-  /** `opts.maxDsps`: the degradation ladder's "drop the RTB tail" (src/exchange/resilient/ladder.ts). */
-  start(req: AdRequest, placement: Placement, opts?: FanOutRunOptions): ExternalDemandCall | null {
+  /**
+   * `deadline`: the decision's; the DSP wait is capped by what is left of it. `opts.maxDsps`:
+   * the degradation ladder's "drop the RTB tail" (src/exchange/resilient/ladder.ts).
+   */
+  start(
+    req: AdRequest,
+    placement: Placement,
+    deadline?: Pick<DecisionDeadline, 'remainingMs'>,
+    opts?: FanOutRunOptions,
+  ): ExternalDemandCall | null {
     if (placement.rtb_enabled !== true) return null;
     const { config, monoMs } = this.deps;
-    const deadlineMs = monoMs() + config.budgetMs;
-    const request = toBidRequest(req, placement, this.newRequestId(), config.budgetMs);
+    const waitMs = dspWaitMs(config.budgetMs, deadline?.remainingMs());
+    const deadlineMs = monoMs() + waitMs;
+    const request = toBidRequest(
+      req,
+      placement,
+      this.newRequestId(),
+      Math.max(1, Math.floor(waitMs)),
+    );
     const outbound = appendSchainNode(applyPrivacy(request, decidePrivacy(request)), {
       asi: config.schainAsi,
     });
@@ -185,6 +210,15 @@ export class RtbDecisionDemand implements ExternalDemand {
     const pending = this.deps.fanOut.run(outbound, deadlineMs, opts).catch(() => null);
     return new DecisionDemandCall(this.deps, request, placement, pending, deadlineMs);
   }
+}
+
+/**
+ * The DSP wait of one decision: the DSP budget, capped by the decision deadline's remaining time
+ * less `DEADLINE_SAFETY_MS` (0 when nothing is left; no deadline → the DSP budget).
+ */
+export function dspWaitMs(budgetMs: number, decisionRemainingMs?: number): number {
+  if (decisionRemainingMs === undefined) return budgetMs;
+  return Math.max(0, Math.min(budgetMs, decisionRemainingMs - DEADLINE_SAFETY_MS));
 }
 
 class DecisionDemandCall implements ExternalDemandCall {

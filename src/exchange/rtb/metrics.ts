@@ -72,7 +72,7 @@ export class RtbMetrics {
     });
     this.billingNotices = new Counter({
       name: 'adstack_rtb_billing_notices_total',
-      help: 'Billing notices (burl) of DSP ads won in /v1/decisions: ok, retried, failed, dropped, duplicate, abandoned',
+      help: 'Billing notices (burl) of DSP ads won in /v1/decisions: ok, retried, failed, dropped, duplicate, abandoned, resumed (after a restart), deferred (queue full: outbox only), store_error',
       labelNames: ['result'] as const,
       registers,
     });

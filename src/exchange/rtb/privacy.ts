@@ -27,8 +27,20 @@
  *   `TargetedAdvertisingOptOut` is 1 (opted out), `Gpc` is true, or (section 6) `OptOutSale` is
  *   'Y'; a known child without consent (`KnownChildSensitiveDataConsents` containing 1) is
  *   treated the same. Any of these strips ids and personalisation. A GPP string that does not
- *   decode is no consent (`gpp_invalid`), like a TCF string that does not decode. The Canadian
- *   TCF section (5) and per-vendor / sensitive-data fields are not interpreted.
+ *   decode is no consent (`gpp_invalid`), like a TCF string that does not decode.
+ * - GPP Canada (TCF Canada v1, section 5): the same purposes as TCF EU, each with express or
+ *   implied consent (`PurposesExpressConsent` / `PurposesImpliedConsent`, either counts):
+ *   purpose 1 gates ids (`gpp_ca_no_consent`), purposes 3 and 4 personalisation. Special
+ *   feature 1 ("use precise geolocation data", `SpecialFeatureExpressConsent[0]`) needs express
+ *   consent; without it precise geo is coarsened even when ids may be sent.
+ * - GPP sensitive data (US national and state sections, `SensitiveDataProcessing`): the
+ *   categories and their order differ by section (California groups several in one flag), and
+ *   the one we send is precise geolocation. So any category marked 1 (no consent / opted out) in
+ *   an applicable US section coarsens geo (`gpp_sensitive_data_opt_out`): lat/lon rounded to 2
+ *   decimals, zip dropped; ids stay. Conservative on purpose: a health-data opt-out also
+ *   coarsens geo, and we never need to know which index is geolocation in which state.
+ * - Not interpreted: per-vendor consents (TCF EU/Canada vendor sections), `PersonalDataConsents`,
+ *   the MSPA mode fields.
  */
 import { GppModel, Sections } from '@iabgpp/cmpapi';
 import { TCString } from '@iabtcf/core';
@@ -43,6 +55,9 @@ export const PrivacyReason = {
   GppUsOptOut: 'gpp_us_opt_out',
   GppKnownChild: 'gpp_known_child',
   GppInvalid: 'gpp_invalid',
+  GppCanadaNoConsent: 'gpp_ca_no_consent',
+  GppSensitiveDataOptOut: 'gpp_sensitive_data_opt_out',
+  GppCanadaNoPreciseGeo: 'gpp_ca_no_precise_geo',
 } as const;
 export type PrivacyReason = (typeof PrivacyReason)[keyof typeof PrivacyReason];
 
@@ -51,6 +66,8 @@ export interface PrivacyDecision {
   idsAllowed: boolean;
   /** Our own targeting may use the user's profile and interests. */
   personalisedTargeting: boolean;
+  /** Precise geo (lat/lon beyond 2 decimals, zip) may be sent; false coarsens it (see notes). */
+  preciseGeoAllowed: boolean;
   reasons: PrivacyReason[];
 }
 
@@ -87,17 +104,41 @@ export interface GppSignals {
   valid: boolean;
   /** The TCF EU v2 section's purposes; undefined when that section does not apply. */
   tcf: Consent | undefined;
+  /** The TCF Canada section's purposes (express or implied); undefined when it does not apply. */
+  canada: Consent | undefined;
   usOptOut: boolean;
   knownChild: boolean;
+  /** A US section marks a sensitive-data category as not consented / opted out. */
+  sensitiveOptOut: boolean;
+  /** The Canada section applies without express consent to special feature 1 (precise geo). */
+  canadaNoPreciseGeo: boolean;
 }
 
 const gppCache = new Map<string, GppSignals>();
 const INVALID_GPP: GppSignals = {
   valid: false,
   tcf: undefined,
+  canada: undefined,
   usOptOut: false,
   knownChild: false,
+  sensitiveOptOut: false,
+  canadaNoPreciseGeo: false,
 };
+
+const flags = (v: unknown): unknown[] => (Array.isArray(v) ? (v as unknown[]) : []);
+
+function usSectionSensitiveOptOut(f: Record<string, unknown>): boolean {
+  return flags(f.SensitiveDataProcessing).includes(1);
+}
+
+/** TCF Canada: a purpose counts with express or implied consent (index = purpose − 1). */
+function canadaConsent(f: Record<string, unknown>): Consent {
+  const express = flags(f.PurposesExpressConsent);
+  const implied = flags(f.PurposesImpliedConsent);
+  const has = (purpose: number): boolean =>
+    express[purpose - 1] === true || implied[purpose - 1] === true;
+  return { storage: has(1), personalisedAds: has(3) && has(4) };
+}
 
 function usSectionOptOut(f: Record<string, unknown>): boolean {
   return (
@@ -123,7 +164,7 @@ export function decideGpp(gpp: string, sids: readonly number[] | undefined): Gpp
     const model = new GppModel(gpp);
     const present = new Set(model.getSectionIds());
     const applicable = sids === undefined ? [...present] : sids.filter((s) => present.has(s));
-    out = { valid: true, tcf: undefined, usOptOut: false, knownChild: false };
+    out = { ...INVALID_GPP, valid: true };
     for (const sid of applicable) {
       const name = Sections.SECTION_ID_NAME_MAP.get(sid);
       if (name === undefined) continue;
@@ -136,11 +177,15 @@ export function decideGpp(gpp: string, sids: readonly number[] | undefined): Gpp
           storage: p[0] === true,
           personalisedAds: p[2] === true && p[3] === true,
         };
+      } else if (name === 'tcfcav1') {
+        out.canada = canadaConsent(fields);
+        if (flags(fields.SpecialFeatureExpressConsent)[0] !== true) out.canadaNoPreciseGeo = true;
       } else if (name === 'uspv1') {
         if (fields.OptOutSale === 'Y') out.usOptOut = true;
       } else if (name.startsWith('us')) {
         if (usSectionOptOut(fields)) out.usOptOut = true;
         if (usSectionChild(fields)) out.knownChild = true;
+        if (usSectionSensitiveOptOut(fields)) out.sensitiveOptOut = true;
       }
     }
   } catch {
@@ -155,6 +200,7 @@ export function decidePrivacy(req: BidRequest): PrivacyDecision {
   const reasons: PrivacyReason[] = [];
   let ids = true;
   let personal = true;
+  let preciseGeo = true;
   if (req.regs?.coppa === 1) {
     reasons.push(PrivacyReason.Coppa);
     ids = false;
@@ -184,6 +230,21 @@ export function decidePrivacy(req: BidRequest): PrivacyDecision {
       }
       if (!g.tcf.personalisedAds) personal = false;
     }
+    if (g.canada !== undefined) {
+      if (!g.canada.storage) {
+        reasons.push(PrivacyReason.GppCanadaNoConsent);
+        ids = false;
+      }
+      if (!g.canada.personalisedAds) personal = false;
+    }
+    if (g.canadaNoPreciseGeo) {
+      reasons.push(PrivacyReason.GppCanadaNoPreciseGeo);
+      preciseGeo = false;
+    }
+    if (g.sensitiveOptOut) {
+      reasons.push(PrivacyReason.GppSensitiveDataOptOut);
+      preciseGeo = false;
+    }
     if (g.usOptOut) reasons.push(PrivacyReason.GppUsOptOut);
     if (g.knownChild) reasons.push(PrivacyReason.GppKnownChild);
     if (g.usOptOut || g.knownChild) {
@@ -207,7 +268,13 @@ export function decidePrivacy(req: BidRequest): PrivacyDecision {
     ids = false;
     personal = false;
   }
-  return { idsAllowed: ids, personalisedTargeting: personal, reasons };
+  // Without ids the geo is coarsened anyway (applyPrivacy).
+  return {
+    idsAllowed: ids,
+    personalisedTargeting: personal,
+    preciseGeoAllowed: preciseGeo && ids,
+    reasons,
+  };
 }
 
 /** IPv4 → /24, IPv6 → /48 (the last bits identify a household or device). */
@@ -276,7 +343,14 @@ function stripUser(u: User, coppa: boolean): User {
 
 /** The request as DSPs may see it under `decision`. */
 export function applyPrivacy(req: BidRequest, decision: PrivacyDecision): BidRequest {
-  if (decision.idsAllowed) return req;
+  if (decision.idsAllowed && decision.preciseGeoAllowed) return req;
+  if (decision.idsAllowed) {
+    // Ids may go, precise location may not: only the geo objects are coarsened.
+    const out: BidRequest = { ...req };
+    if (req.device?.geo) out.device = { ...req.device, geo: coarsenGeo(req.device.geo, false) };
+    if (req.user?.geo) out.user = { ...req.user, geo: coarsenGeo(req.user.geo, false) };
+    return out;
+  }
   const coppa = decision.reasons.includes(PrivacyReason.Coppa);
   const out: BidRequest = { ...req };
   if (req.device) out.device = stripDevice(req.device, coppa);
