@@ -37,10 +37,15 @@
  * overspend).
  *
  * Pacing. `asap` serves until the budget is gone. `even` / `frontloaded` (src/core/pacing/
- * throttle.ts) compare "spent today" with the target curve (flat hourly forecast for now; a
- * learned forecast is not wired): spent = the counters' recorded spend at the last monitor tick
- * + this process's reservations since, an estimate that lags other processes by one tick.
- * Only daily budgets are paced; a lifetime-only campaign is limited by its budget, not paced.
+ * throttle.ts) compare "spent today" with the target curve, shaped by the campaign's hourly
+ * traffic forecast: every `check` counts one opportunity by local hour
+ * (src/core/pacing/traffic.ts), whole past days are learned, and a day's forecast is fixed
+ * when the day starts (flat until this process has seen one whole day). Spent = the
+ * counters' recorded spend at the last monitor tick + this process's reservations since, an
+ * estimate that lags other processes by one tick. Catch-up: a campaign back from a pause (gone
+ * from the catalog, or its budget unavailable) of `pauseReplanMs` or more re-plans the rest of
+ * its day from the resumption (the missed share spread over the remaining forecast, no
+ * burst). Only daily budgets are paced; a lifetime-only campaign is limited, not paced.
  *
  * Counters lost (Redis restarted empty): a period whose counters answer `unknown_budget` after
  * this process had set them is marked lost and its campaign filtered (`budget_unavailable`)
@@ -50,13 +55,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Campaign } from '../core/domain/entities.js';
 import {
+  dayFraction,
+  HourlyTrafficHistory,
+  HOURS_PER_DAY,
   LocalLease,
   leaseSizeMicros,
   localDay,
   throttleProbability,
 } from '../core/pacing/index.js';
 import type { LocalDay } from '../core/pacing/index.js';
-import { FLAT_FORECAST } from '../core/pacing/index.js';
 import type { FilterReason } from '../core/reasons.js';
 import type { BudgetCounters, CampaignPeriod } from '../ports/budget-counters.js';
 import type { Clock } from '../ports/clock.js';
@@ -129,6 +136,14 @@ export interface BudgetManagerOptions {
   onLease?: (e: LeaseEvent) => void;
   onError?: (e: unknown, what: string) => void;
   rebuild?: BudgetRebuildSource;
+  /** Hourly opportunity counts the pacing forecast is learned from; default: a new one. */
+  traffic?: HourlyTrafficHistory;
+  /**
+   * A campaign that could not serve (paused, or its budget unavailable) for at least this long
+   * re-plans the rest of its day on resumption (catch-up spread over the remaining forecast,
+   * not a burst); default 5 min.
+   */
+  pauseReplanMs?: number;
 }
 
 /** What a decision reserved: one lease per budget period of the campaign. */
@@ -163,6 +178,13 @@ interface PeriodState {
   spentAtTickMicros: number;
   reservedSinceTickMicros: number;
   day: LocalDay | null;
+  /** Traffic forecast of the day (daily periods; fixed when the day starts). */
+  forecast: readonly number[];
+  /** Catch-up: the day is re-planned from this resumption (null: from the day's start). */
+  resumedAtMs: number | null;
+  spentAtResumeMicros: number | null;
+  /** Since when the period has been unable to serve (null: serving). */
+  unservableSinceMs: number | null;
 }
 
 interface CampaignState {
@@ -185,6 +207,10 @@ export class BudgetManager {
   private readonly chunkFraction: number;
   private readonly exposureCharges: number;
   private readonly newLeaseId: () => string;
+  private readonly pauseReplanMs: number;
+  /** Campaigns gone from the catalog (paused), with when they went. */
+  private readonly pausedAt = new Map<string, number>();
+  readonly traffic: HourlyTrafficHistory;
   private readonly inflight = new Set<Promise<void>>();
   private closed = false;
   /** Click/action spend refused by the counters beyond the exposure reserve (reported). */
@@ -199,6 +225,8 @@ export class BudgetManager {
     this.chunkFraction = opts.chunkFraction ?? 0.05;
     this.exposureCharges = opts.exposureReserveCharges ?? 5;
     this.newLeaseId = opts.newLeaseId ?? (() => `${opts.serverId}:${randomUUID()}`);
+    this.traffic = opts.traffic ?? new HourlyTrafficHistory();
+    this.pauseReplanMs = opts.pauseReplanMs ?? 300_000;
   }
 
   /** Campaigns with a daily or lifetime budget; others are not budget-limited. */
@@ -219,12 +247,21 @@ export class BudgetManager {
       if (!BudgetManager.budgeted(campaign)) continue;
       seen.add(campaign.id);
       let st = this.campaigns.get(campaign.id);
+      const isNew = st === undefined;
       if (st === undefined) {
         st = { campaign, daily: null, lifetime: null };
         this.campaigns.set(campaign.id, st);
       }
       st.campaign = campaign;
       this.rollPeriods(st, nowMs);
+      const pausedAt = this.pausedAt.get(campaign.id);
+      this.pausedAt.delete(campaign.id);
+      if (isNew && pausedAt !== undefined && st.daily?.day) {
+        // Resumed after a pause: re-plan the rest of the day if the pause was long enough.
+        if (nowMs - Math.max(pausedAt, st.daily.day.startMs) >= this.pauseReplanMs) {
+          st.daily.resumedAtMs = nowMs;
+        }
+      }
       for (const p of [st.daily, st.lifetime]) {
         if (p === null) continue;
         work.push(this.ensure(st, p));
@@ -233,6 +270,8 @@ export class BudgetManager {
     for (const [id, st] of this.campaigns) {
       if (seen.has(id)) continue;
       this.campaigns.delete(id);
+      this.pausedAt.set(id, nowMs);
+      this.traffic.interrupt(id);
       for (const p of [st.daily, st.lifetime]) {
         if (p === null) continue;
         p.draining.push(...p.leases);
@@ -252,7 +291,19 @@ export class BudgetManager {
       if (cur === null || cur.day === null || nowMs >= cur.day.endMs) {
         if (cur !== null) this.drainAll(cur);
         const day = localDay(nowMs, c.time_zone);
-        st.daily = newPeriod({ campaignId: c.id, period: day.dayKey }, c.daily_budget_micros, day);
+        // The new day is counted whole when we were counting the day that ended at its start,
+        // or counting starts in its first minute.
+        this.traffic.startDay(
+          c.id,
+          day.dayKey,
+          cur?.day?.endMs === day.startMs || nowMs - day.startMs < 60_000,
+        );
+        st.daily = newPeriod(
+          { campaignId: c.id, period: day.dayKey },
+          c.daily_budget_micros,
+          day,
+          this.traffic.forecast(c.id),
+        );
       } else this.setPeriodBudget(cur, c.daily_budget_micros);
     }
     if (c.lifetime_budget_micros === null) st.lifetime = null;
@@ -261,6 +312,7 @@ export class BudgetManager {
         { campaignId: c.id, period: LIFETIME_PERIOD },
         c.lifetime_budget_micros,
         null,
+        [],
       );
     } else this.setPeriodBudget(st.lifetime, c.lifetime_budget_micros);
   }
@@ -481,6 +533,14 @@ export class BudgetManager {
     // A new local day: the new period is created here, its counters set up off the hot path.
     if (st.daily !== null && st.daily.day !== null && nowMs >= st.daily.day.endMs)
       this.rollPeriods(st, nowMs);
+    const today = st.daily?.day;
+    if (today) {
+      this.traffic.observe(
+        campaign.id,
+        today.dayKey,
+        Math.floor(dayFraction(nowMs, today) * HOURS_PER_DAY),
+      );
+    }
     const need = this.expectedMinimum(st);
     let reason: FilterReason | null = null;
     for (const p of [st.daily, st.lifetime]) {
@@ -492,16 +552,29 @@ export class BudgetManager {
         reason = p.status === 'exhausted' ? 'budget_exhausted' : 'budget_unavailable';
       }
     }
-    if (reason !== null) return reason;
     const d = st.daily;
+    if (reason !== null) {
+      if (d !== null && reason === 'budget_unavailable') d.unservableSinceMs ??= nowMs;
+      return reason;
+    }
     if (d !== null && d.day !== null && campaign.pacing !== 'asap') {
+      const spent = d.spentAtTickMicros + d.reservedSinceTickMicros;
+      if (d.unservableSinceMs !== null) {
+        // Catch-up after a long outage of this campaign's budget: re-plan from now.
+        if (nowMs - d.unservableSinceMs >= this.pauseReplanMs) d.resumedAtMs = nowMs;
+        d.unservableSinceMs = null;
+      }
+      if (d.resumedAtMs !== null && d.spentAtResumeMicros === null) d.spentAtResumeMicros = spent;
       const prob = throttleProbability({
         mode: campaign.pacing,
         budgetMicros: d.budgetMicros,
-        spentMicros: d.spentAtTickMicros + d.reservedSinceTickMicros,
+        spentMicros: spent,
         nowMs,
         day: d.day,
-        forecast: FLAT_FORECAST,
+        forecast: d.forecast,
+        ...(d.resumedAtMs !== null
+          ? { resumedAtMs: d.resumedAtMs, spentAtResumeMicros: d.spentAtResumeMicros ?? spent }
+          : {}),
       });
       if (prob > 0 && this.random() < prob) return 'pacing_throttled';
     }
@@ -715,6 +788,16 @@ export class BudgetManager {
     }
   }
 
+  /**
+   * The traffic forecast today's target curve of a campaign follows, and how many whole days
+   * it was learned from (0: flat); null when the campaign has no daily period here.
+   */
+  pacingForecast(campaignId: string): { forecast: readonly number[]; learnedDays: number } | null {
+    const d = this.campaigns.get(campaignId)?.daily;
+    if (d === null || d === undefined) return null;
+    return { forecast: d.forecast, learnedDays: this.traffic.learnedDays(campaignId) };
+  }
+
   /** Every (campaign, period) this process manages, with its budget (reconciliation). */
   periods(): { key: CampaignPeriod; budgetMicros: number; status: string; day: LocalDay | null }[] {
     const out: {
@@ -734,7 +817,12 @@ export class BudgetManager {
   }
 }
 
-function newPeriod(key: CampaignPeriod, budgetMicros: number, day: LocalDay | null): PeriodState {
+function newPeriod(
+  key: CampaignPeriod,
+  budgetMicros: number,
+  day: LocalDay | null,
+  forecast: readonly number[],
+): PeriodState {
   return {
     key,
     budgetMicros,
@@ -748,6 +836,10 @@ function newPeriod(key: CampaignPeriod, budgetMicros: number, day: LocalDay | nu
     spentAtTickMicros: 0,
     reservedSinceTickMicros: 0,
     day,
+    forecast,
+    resumedAtMs: null,
+    spentAtResumeMicros: null,
+    unservableSinceMs: null,
   };
 }
 
