@@ -101,6 +101,12 @@ export interface RebuildInput {
   spentMicros: number;
   heldMicros: number;
   heldUntilMs: number;
+  /**
+   * The ledger rows behind `spentMicros` (event key = the counters' spend key, micros). When
+   * given, every row is recorded under its own key, so a duplicate of an event counted before
+   * the loss is recognised as a duplicate after the rebuild instead of being charged again.
+   */
+  spends?: readonly { key: string; micros: number }[];
 }
 export type BudgetRebuildSource = (
   key: CampaignPeriod,
@@ -870,7 +876,16 @@ export async function restoreCounters(
       expiresAtMs: 0,
     });
     const amount = Math.min(spent, g.grantedMicros);
-    if (amount > 0) {
+    const rows = input.spends;
+    const rowsSum = rows?.reduce((a, r) => a + r.micros, 0);
+    if (rows !== undefined && rowsSum === spent && amount === spent) {
+      // One spend per ledger row, under the row's event key (idempotent: a concurrent rebuild
+      // by another process records the same keys once).
+      for (const r of rows) {
+        if (r.micros <= 0) continue;
+        await counters.recordSpend({ ...key, leaseId, spendKey: r.key, amountMicros: r.micros });
+      }
+    } else if (amount > 0) {
       await counters.recordSpend({ ...key, leaseId, spendKey: leaseId, amountMicros: amount });
     }
     await counters.returnLease(key, leaseId);

@@ -26,7 +26,8 @@
  * reservation into spend with BudgetCounters.recordSpend against each lease, idempotent by the
  * event key, BEFORE the durable record: a failure is 503 and the retry counts once; counted
  * but not yet in the ledger errs on the side of under-delivery. A lease lost with the counters
- * (`unknown_lease` after a rebuild) is charged to the period's hold lease instead. Click or
+ * (`unknown_lease` after a rebuild) is charged to the period's hold lease instead; with no
+ * hold and no counters at all (lost, not rebuilt yet) the event is 503 until they are. Click or
  * action spend beyond what the lease can take (`exceeds_lease`: the CPC/CPA exposure reserve
  * ran out) is recorded in the ledger and reported as exposure overrun, not refused.
  */
@@ -125,6 +126,12 @@ export class EventService {
         let r = await budgets.counters.recordSpend({ ...req, leaseId });
         if (r.status === 'unknown_lease') {
           r = await budgets.counters.recordSpend({ ...req, leaseId: holdLeaseId(period) });
+          // No hold either: the counters may be lost and not rebuilt yet (Redis restarted
+          // empty). Recording the event now would put spend in the ledger that the rebuild may
+          // miss; the client retries once the counters are back.
+          if (r.status === 'unknown_lease' && (await budgets.counters.state(req)) === null) {
+            throw new Error(`budget counters of ${claims.c} ${period} are being rebuilt`);
+          }
         }
         if (r.status === 'exceeds_lease' && budgets.manager !== undefined) {
           budgets.manager.exposureOverrunMicros += spend;

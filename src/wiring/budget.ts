@@ -17,12 +17,15 @@ import type { Clock } from '../ports/clock.js';
 
 export function ledgerRebuildSource(ledger: PgBudgetLedger, clock: Clock): BudgetRebuildSource {
   return async (key, _budget, day) => {
-    const spentMicros = await ledger.spentMicros(
+    // Rows, not just their sum: the rebuilt counters know every event key already charged, so
+    // a duplicate delivered after the rebuild is not charged twice.
+    const spends = await ledger.spendRows(
       key.campaignId,
       day === null ? null : { fromMs: day.startMs, toMs: day.endMs },
     );
+    const spentMicros = spends.reduce((a, r) => a + r.micros, 0);
     const held = await ledger.openLeases(key.campaignId, key.period, clock.nowMs());
-    return { spentMicros, ...held };
+    return { spentMicros, spends, ...held };
   };
 }
 

@@ -83,6 +83,10 @@ describe('BudgetManager with shared counters', () => {
     await w.fire(2, 0);
     await w.fire(3, 1);
     await w.checkInvariants();
+    // A duplicate of an impression counted before the loss: the rebuilt counters know its key.
+    await w.fire(0, 1);
+    expect((await w.counters.state(key))?.spentMicros).toBe(20_000);
+    await w.checkInvariants();
     for (let n = 0; n < 40; n++) {
       if (await w.decide(n)) await w.fire(w.served.length - 1, n);
       await w.checkInvariants();

@@ -78,10 +78,12 @@ export class World {
 
   rebuild: BudgetRebuildSource = async (key, _budget, day) => {
     let spent = 0;
-    for (const row of this.ledger.values()) {
+    const spends: { key: string; micros: number }[] = [];
+    for (const [k, row] of this.ledger) {
       if (row.campaignId !== key.campaignId) continue;
       if (day !== null && !row.period.includes(key.period)) continue;
       spent += row.micros;
+      spends.push({ key: k, micros: row.micros });
     }
     const returned = new Set(
       this.leaseLog.filter((e) => e.kind === 'return').map((e) => e.leaseId),
@@ -94,7 +96,7 @@ export class World {
       held += e.micros;
       until = Math.max(until, e.expiresAtMs);
     }
-    return { spentMicros: spent, heldMicros: held, heldUntilMs: until };
+    return { spentMicros: spent, heldMicros: held, heldUntilMs: until, spends };
   };
 
   newManager(i: number): BudgetManager {

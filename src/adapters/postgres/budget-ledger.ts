@@ -65,6 +65,26 @@ export class PgBudgetLedger {
     return Number(rows[0]?.s ?? 0);
   }
 
+  /** The ledger rows of a campaign in a range (null: all), as (event key, spend) pairs. */
+  async spendRows(
+    campaignId: string,
+    range: { fromMs: number; toMs: number } | null,
+  ): Promise<{ key: string; micros: number }[]> {
+    const rows =
+      range === null
+        ? await this.db.query<{ k: string; s: string }>(
+            `SELECT event_key AS k, spend_micros::text AS s FROM ledger_events
+              WHERE campaign_id = $1 AND spend_micros > 0`,
+            [campaignId],
+          )
+        : await this.db.query<{ k: string; s: string }>(
+            `SELECT event_key AS k, spend_micros::text AS s FROM ledger_events
+              WHERE campaign_id = $1 AND spend_micros > 0 AND occurred_at >= $2 AND occurred_at < $3`,
+            [campaignId, new Date(range.fromMs).toISOString(), new Date(range.toMs).toISOString()],
+          );
+    return rows.map((r) => ({ key: r.k, micros: Number(r.s) }));
+  }
+
   async openLeases(
     campaignId: string,
     period: string,
