@@ -120,6 +120,14 @@ export function holdLeaseId(period: string): string {
   return `rebuild-hold:${period}`;
 }
 
+/**
+ * The closed lease a rebuild records the ledger's spend on. Spend of a lost lease that the
+ * hold cannot take is recorded on it as `late` (counted, from remaining), never left out.
+ */
+export function rebuildLeaseId(period: string): string {
+  return `rebuild:${period}`;
+}
+
 export interface BudgetManagerOptions {
   counters: BudgetCounters;
   clock: Clock;
@@ -139,7 +147,12 @@ export interface BudgetManagerOptions {
   /** CPC/CPA: full charges kept unreserved in every lease for clicks; default 5. */
   exposureReserveCharges?: number;
   newLeaseId?: () => string;
-  onLease?: (e: LeaseEvent) => void;
+  /**
+   * A lease grant or return, for the lease log. For a grant, a returned promise is awaited
+   * before the lease serves (a rebuild after a Redis loss must find every lease that can bring
+   * spend); if it rejects, the lease is returned unused.
+   */
+  onLease?: (e: LeaseEvent) => void | Promise<void>;
   onError?: (e: unknown, what: string) => void;
   rebuild?: BudgetRebuildSource;
   /** Hourly opportunity counts the pacing forecast is learned from; default: a new one. */
@@ -191,6 +204,8 @@ interface PeriodState {
   spentAtResumeMicros: number | null;
   /** Since when the period has been unable to serve (null: serving). */
   unservableSinceMs: number | null;
+  /** The monitor tick at which counters this process had set were found lost. */
+  lostAtTick: number | null;
 }
 
 interface CampaignState {
@@ -214,6 +229,7 @@ export class BudgetManager {
   private readonly exposureCharges: number;
   private readonly newLeaseId: () => string;
   private readonly pauseReplanMs: number;
+  private ticks = 0;
   /** Campaigns gone from the catalog (paused), with when they went. */
   private readonly pausedAt = new Map<string, number>();
   readonly traffic: HourlyTrafficHistory;
@@ -352,7 +368,7 @@ export class BudgetManager {
           // Changing a budget we set before: the counters must still exist, else they were lost.
           const s = await this.opts.counters.state(p.key);
           if (s === null) {
-            p.status = 'lost';
+            this.markLost(p);
             return;
           }
         } else {
@@ -387,9 +403,24 @@ export class BudgetManager {
     }
   }
 
+  /**
+   * Counters this process had set are gone (Redis restarted empty): fail closed, drop the
+   * leases (they died with the counters), rebuild no earlier than the next monitor tick.
+   */
+  private markLost(p: PeriodState): void {
+    if (p.status !== 'lost') p.lostAtTick = this.ticks;
+    p.status = 'lost';
+    p.leases = [];
+    p.draining = [];
+  }
+
   private async tryRebuild(p: PeriodState): Promise<void> {
     const rebuild = this.opts.rebuild;
     if (rebuild === undefined) return;
+    // Settle: impressions counted in the lost counters just before the loss may still be on
+    // their way to the ledger; one monitor interval later they have landed, and the ledger the
+    // rebuild reads holds them (else their spend would be in neither counters nor rebuild).
+    if (p.lostAtTick !== null && this.ticks - p.lostAtTick < 1) return;
     try {
       // Another process may have rebuilt it already.
       const existing = await this.opts.counters.state(p.key);
@@ -402,6 +433,7 @@ export class BudgetManager {
       p.draining = [];
       p.setMicros = p.budgetMicros;
       p.status = 'ok';
+      p.lostAtTick = null;
       const s = await this.opts.counters.state(p.key);
       if (s !== null) {
         p.spentAtTickMicros = s.spentMicros;
@@ -490,16 +522,29 @@ export class BudgetManager {
         });
         p.remainingMicros = r.remainingMicros;
         if (r.status === 'unknown_budget') {
-          p.status = p.setMicros !== null ? 'lost' : 'unknown';
-          if (p.status === 'lost') {
-            p.leases = [];
-            p.draining = [];
-          }
+          if (p.setMicros !== null) this.markLost(p);
+          else p.status = 'unknown';
           return;
         }
         if (r.status === 'exhausted') {
           p.status = 'exhausted';
           return;
+        }
+        try {
+          // Logged before it serves: a rebuild's hold must include every lease with tokens.
+          await this.opts.onLease?.({
+            kind: 'grant',
+            campaignId: p.key.campaignId,
+            period: p.key.period,
+            leaseId,
+            serverId: this.opts.serverId,
+            micros: r.grantedMicros,
+            expiresAtMs,
+            atMs: nowMs,
+          });
+        } catch (e) {
+          await this.opts.counters.returnLease(p.key, leaseId).catch(() => undefined);
+          throw e;
         }
         p.status = 'ok';
         this.leasesGranted++;
@@ -507,16 +552,6 @@ export class BudgetManager {
           lease: new LocalLease(leaseId, r.grantedMicros),
           serveUntilMs,
           expiresAtMs,
-        });
-        this.opts.onLease?.({
-          kind: 'grant',
-          campaignId: p.key.campaignId,
-          period: p.key.period,
-          leaseId,
-          serverId: this.opts.serverId,
-          micros: r.grantedMicros,
-          expiresAtMs,
-          atMs: nowMs,
         });
       } catch (e) {
         if (p.leases.length === 0) p.status = 'error';
@@ -693,6 +728,7 @@ export class BudgetManager {
    * leases, refreshes recorded spend for pacing, detects lost counters, rolls days.
    */
   async tick(): Promise<void> {
+    this.ticks++;
     const nowMs = this.opts.clock.nowMs();
     const work: Promise<void>[] = [];
     for (const st of this.campaigns.values()) {
@@ -723,9 +759,7 @@ export class BudgetManager {
         await this.opts.counters.reclaimExpired(p.key, nowMs - this.graceMs);
         const s = await this.opts.counters.state(p.key);
         if (s === null && p.setMicros !== null) {
-          p.status = 'lost';
-          p.leases = [];
-          p.draining = [];
+          this.markLost(p);
         } else if (s !== null) {
           p.spentAtTickMicros = s.spentMicros;
           p.reservedSinceTickMicros = 0;
@@ -846,16 +880,18 @@ function newPeriod(
     resumedAtMs: null,
     spentAtResumeMicros: null,
     unservableSinceMs: null,
+    lostAtTick: null,
   };
 }
 
 /**
- * Re-creates lost counters: the budget, then the ledger's spend recorded through one synthetic
- * lease (granted, spent, closed), so budget = remaining + leased + spent holds again and
- * nothing already charged can be granted a second time; then one open "hold" lease of the
- * micros that open leases held, expiring with the last of them, which takes the spend their
- * outstanding tokens still bring (src/exchange/events.ts falls back to it on `unknown_lease`).
- * Idempotent: a concurrent rebuild by another process finds the same lease ids.
+ * Re-creates lost counters in one atomic step (BudgetCounters.restore): the budget; the
+ * ledger's spend as one closed lease, with every ledger event key remembered (so a duplicate
+ * delivered after the rebuild is not charged again) when the rows are given; and one open
+ * "hold" lease of the micros that open leases held, expiring with the last of them, which takes
+ * the spend their outstanding tokens still bring (src/exchange/events.ts falls back to it on
+ * `unknown_lease`). Atomic, so no process can take a lease from the budget before the hold is
+ * in place; a concurrent rebuild by another process finds the counters restored (`exists`).
  */
 export async function restoreCounters(
   counters: BudgetCounters,
@@ -864,49 +900,21 @@ export async function restoreCounters(
   input: RebuildInput,
   opts: { serverId: string },
 ): Promise<void> {
-  await counters.setBudget(key, budgetMicros);
   const spent = Math.max(0, Math.floor(input.spentMicros));
-  if (spent > 0) {
-    const leaseId = `rebuild:${key.period}`;
-    const g = await counters.grantLease({
-      ...key,
-      leaseId,
-      serverId: opts.serverId,
-      requestedMicros: spent,
-      expiresAtMs: 0,
-    });
-    const amount = Math.min(spent, g.grantedMicros);
-    const rows = input.spends;
-    const rowsSum = rows?.reduce((a, r) => a + r.micros, 0);
-    if (rows !== undefined && rowsSum === spent && amount === spent) {
-      // One spend per ledger row, under the row's event key (idempotent: a concurrent rebuild
-      // by another process records the same keys once).
-      for (const r of rows) {
-        if (r.micros <= 0) continue;
-        await counters.recordSpend({ ...key, leaseId, spendKey: r.key, amountMicros: r.micros });
-      }
-    } else if (amount > 0) {
-      await counters.recordSpend({ ...key, leaseId, spendKey: leaseId, amountMicros: amount });
-    }
-    await counters.returnLease(key, leaseId);
-    // Spend beyond the budget (an overspend before the loss) stays spend, not forgotten.
-    if (spent > amount) {
-      await counters.recordSpend({
-        ...key,
-        leaseId,
-        spendKey: `${leaseId}:over`,
-        amountMicros: spent - amount,
-      });
-    }
-  }
-  const held = Math.max(0, Math.floor(input.heldMicros));
-  if (held > 0) {
-    await counters.grantLease({
-      ...key,
-      leaseId: holdLeaseId(key.period),
-      serverId: opts.serverId,
-      requestedMicros: held,
-      expiresAtMs: input.heldUntilMs,
-    });
-  }
+  const rows = input.spends;
+  const keys =
+    rows !== undefined && rows.reduce((a, r) => a + r.micros, 0) === spent
+      ? rows.map((r) => r.key)
+      : [];
+  await counters.restore({
+    ...key,
+    budgetMicros,
+    spentMicros: spent,
+    spentLeaseId: rebuildLeaseId(key.period),
+    spendKeys: keys,
+    heldMicros: Math.max(0, Math.floor(input.heldMicros)),
+    holdLeaseId: holdLeaseId(key.period),
+    holdUntilMs: input.heldUntilMs,
+    serverId: opts.serverId,
+  });
 }

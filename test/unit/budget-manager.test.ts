@@ -74,9 +74,12 @@ describe('BudgetManager with shared counters', () => {
     const m0 = w.managers[0];
     if (m0 === undefined) throw new Error('no manager');
     // Without the rebuild source nothing would bring the counters back; with it the tick
-    // notices the loss and the next setup rebuilds.
+    // notices the loss and the next tick rebuilds (one tick of settling: fail closed until).
     await m0.tick();
     const key: CampaignPeriod = { campaignId: w.c.id, period: '2026-06-01' };
+    expect(await w.counters.state(key)).toBeNull();
+    expect(m0.check(w.c, w.clock.nowMs())).toBe('budget_unavailable');
+    await m0.tick();
     const rebuilt = await w.counters.state(key);
     expect(rebuilt?.spentMicros).toBe(10_000);
     // The outstanding impressions are charged to the hold lease, not lost and not extra.

@@ -51,6 +51,7 @@ export class SwappableCounters implements BudgetCounters {
   returnLease: BudgetCounters['returnLease'] = (k, id) => this.inner.returnLease(k, id);
   reclaimExpired: BudgetCounters['reclaimExpired'] = (k, n) => this.inner.reclaimExpired(k, n);
   state: BudgetCounters['state'] = (k) => this.inner.state(k);
+  restore: BudgetCounters['restore'] = (r) => this.inner.restore(r);
 }
 
 interface Served {
@@ -110,7 +111,9 @@ export class World {
       leaseServeWindowMs: 30_000,
       expiryGraceMs: 1_000,
       chunkFraction: 0.1,
-      onLease: (e) => this.leaseLog.push(e),
+      onLease: (e) => {
+        this.leaseLog.push(e);
+      },
       rebuild: this.rebuild,
     });
   }

@@ -11,6 +11,7 @@ import type {
   GrantLeaseResult,
   ReclaimResult,
   RecordSpendRequest,
+  RestoreRequest,
   ReturnLeaseResult,
   SpendStatus,
 } from '../../ports/budget-counters.js';
@@ -184,5 +185,42 @@ export class MemoryBudgetCounters implements BudgetCounters {
   async state(key: CampaignPeriod): Promise<BudgetState | null> {
     const c = this.get(key);
     return c === undefined ? null : this.snapshot(c);
+  }
+
+  async restore(req: RestoreRequest): Promise<'restored' | 'exists'> {
+    const b = micros('budgetMicros', req.budgetMicros);
+    const s = micros('spentMicros', req.spentMicros);
+    const h = micros('heldMicros', req.heldMicros);
+    if (this.get(req) !== undefined) return 'exists';
+    const c: Counters = {
+      budget: b,
+      remaining: b - s - h,
+      leased: h,
+      spent: s,
+      leases: new Map(),
+      openLeases: new Set(),
+      spendKeys: new Set(req.spendKeys),
+    };
+    // The spent lease exists even when s = 0: late spend of lost leases can be recorded on it.
+    c.leases.set(req.spentLeaseId, {
+      grantedMicros: s,
+      spentMicros: s,
+      open: false,
+      expiresAtMs: 0,
+      serverId: req.serverId,
+    });
+    if (h > 0) {
+      const hold: Lease = {
+        grantedMicros: h,
+        spentMicros: 0,
+        open: true,
+        expiresAtMs: req.holdUntilMs,
+        serverId: req.serverId,
+      };
+      c.leases.set(req.holdLeaseId, hold);
+      c.openLeases.add(hold);
+    }
+    this.periods.set(`${req.campaignId}\u0000${req.period}`, c);
+    return 'restored';
   }
 }
