@@ -405,7 +405,7 @@ export class BudgetManager {
 
   /**
    * Counters this process had set are gone (Redis restarted empty): fail closed, drop the
-   * leases (they died with the counters), rebuild no earlier than the next monitor tick.
+   * leases (they died with the counters), rebuild after one whole monitor interval.
    */
   private markLost(p: PeriodState): void {
     if (p.status !== 'lost') p.lostAtTick = this.ticks;
@@ -418,9 +418,10 @@ export class BudgetManager {
     const rebuild = this.opts.rebuild;
     if (rebuild === undefined) return;
     // Settle: impressions counted in the lost counters just before the loss may still be on
-    // their way to the ledger; one monitor interval later they have landed, and the ledger the
-    // rebuild reads holds them (else their spend would be in neither counters nor rebuild).
-    if (p.lostAtTick !== null && this.ticks - p.lostAtTick < 1) return;
+    // their way to the ledger; at least one whole monitor interval later (the second tick
+    // after the loss was seen) they have landed, and the ledger the rebuild reads holds them
+    // (else their spend would be in neither the counters nor the rebuild).
+    if (p.lostAtTick !== null && this.ticks - p.lostAtTick < 2) return;
     try {
       // Another process may have rebuilt it already.
       const existing = await this.opts.counters.state(p.key);

@@ -137,9 +137,13 @@ export class EventService {
         }
         // Still unknown: the counters are lost and not rebuilt yet (Redis restarted empty).
         // Recording the event now would put spend in the ledger that the rebuild may miss; the
-        // client retries once the counters are back.
-        if (r.status === 'unknown_lease' && (await budgets.counters.state(req)) === null) {
-          throw new Error(`budget counters of ${claims.c} ${period} are being rebuilt`);
+        // client retries once the counters are back. If they were restored while we asked,
+        // the rebuild lease exists now: counted there.
+        if (r.status === 'unknown_lease') {
+          if ((await budgets.counters.state(req)) === null) {
+            throw new Error(`budget counters of ${claims.c} ${period} are being rebuilt`);
+          }
+          r = await budgets.counters.recordSpend({ ...req, leaseId: rebuildLeaseId(period) });
         }
         if (r.status === 'exceeds_lease' && budgets.manager !== undefined) {
           budgets.manager.exposureOverrunMicros += spend;

@@ -74,9 +74,11 @@ describe('BudgetManager with shared counters', () => {
     const m0 = w.managers[0];
     if (m0 === undefined) throw new Error('no manager');
     // Without the rebuild source nothing would bring the counters back; with it the tick
-    // notices the loss and the next tick rebuilds (one tick of settling: fail closed until).
+    // notices the loss and the second tick after rebuilds (a whole monitor interval of
+    // settling: fail closed until then).
     await m0.tick();
     const key: CampaignPeriod = { campaignId: w.c.id, period: '2026-06-01' };
+    await m0.tick();
     expect(await w.counters.state(key)).toBeNull();
     expect(m0.check(w.c, w.clock.nowMs())).toBe('budget_unavailable');
     await m0.tick();
