@@ -224,6 +224,7 @@ export async function run({ signal, log }) {
     const schedule = (e) => queue.push(e);
     const supplyByCampaign = new Float64Array(N_CAMPAIGNS);
     const workerStats = [];
+    const restores = { count: 0, heldMicros: 0 };
 
     const onServed = (list) => {
       const now = Date.now();
@@ -277,6 +278,9 @@ export async function run({ signal, log }) {
             ev.retries++;
             schedule({ ...f.ev, at: Date.now() + 100 });
           }
+        } else if (m.t === 'restored') {
+          restores.count++;
+          restores.heldMicros += m.heldMicros;
         } else if (m.t === 'closed') {
           workerStats.push(m.stats);
           w.closed = m.stats;
@@ -438,22 +442,6 @@ export async function run({ signal, log }) {
         [killedServers],
       )
     )[0];
-    // What the Redis restart cost: the hold leases the rebuild created (open leases' grants at
-    // the loss, held until the last of them expired) and how much of them lost tokens spent.
-    let holdMicros = 0;
-    let holdSpent = 0;
-    let holds = 0;
-    for (const c of campaigns) {
-      const v = await redis.hget(
-        `${keyPrefix}{campaign:${c.id}}:${period}:leases`,
-        `rebuild-hold:${period}`,
-      );
-      if (v === null) continue;
-      const [g, s] = v.split('|');
-      holds++;
-      holdMicros += Number(g);
-      holdSpent += Number(s);
-    }
     const totalBudget = campaigns.reduce((a, c) => a + c.daily_budget_micros, 0);
     let maxOverPct = 0;
     let maxOverImps = 0;
@@ -542,9 +530,10 @@ export async function run({ signal, log }) {
       total_budget_micros: totalBudget,
       killed_workers_unreturned_grants: crashed.n,
       killed_workers_unreturned_grant_micros_upper_bound: Number(crashed.s),
-      rebuild_holds: holds,
-      rebuild_hold_micros: holdMicros,
-      rebuild_hold_spent_micros: holdSpent,
+      // What the Redis restart held back: the open leases' grants the restores re-created
+      // (in full, spent part included), each back at its own expiry.
+      restores: restores.count,
+      restored_open_lease_micros: restores.heldMicros,
       filter_reasons_closed_workers: workerStats.reduce((acc, s) => {
         for (const [k, v] of Object.entries(s.reasons)) acc[k] = (acc[k] ?? 0) + v;
         return acc;
@@ -606,7 +595,7 @@ export function table(r) {
         `${r.events_expired} expired, ${r.events_undelivered_at_quiesce} undelivered; failures ${JSON.stringify(r.failed_delivery_codes)}`,
       `leased after quiesce ${r.leased_after_quiesce_micros} micros; worker errors ${JSON.stringify(r.worker_errors)}`,
       `kill -9: ${r.killed_workers_unreturned_grants} grants never returned by the killed workers (left to the monitors; ${r.killed_workers_unreturned_grant_micros_upper_bound} micros granted, spent part included); ` +
-        `Redis restart: ${r.rebuild_holds} holds of ${r.rebuild_hold_micros} micros, ${r.rebuild_hold_spent_micros} spent by lost leases' tokens ` +
+        `Redis restart: ${r.restores} restores re-created ${r.restored_open_lease_micros} micros of open leases ` +
         `(total budget ${r.total_budget_micros})`,
     ],
   };

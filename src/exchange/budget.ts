@@ -65,7 +65,7 @@ import {
 } from '../core/pacing/index.js';
 import type { LocalDay } from '../core/pacing/index.js';
 import type { FilterReason } from '../core/reasons.js';
-import type { BudgetCounters, CampaignPeriod } from '../ports/budget-counters.js';
+import type { BudgetCounters, CampaignPeriod, RestoredLease } from '../ports/budget-counters.js';
 import type { Clock } from '../ports/clock.js';
 
 export const LIFETIME_PERIOD = 'lifetime';
@@ -107,6 +107,8 @@ export interface RebuildInput {
    * the loss is recognised as a duplicate after the rebuild instead of being charged again.
    */
   spends?: readonly { key: string; micros: number }[];
+  /** The open leases themselves, re-created under their own ids (instead of, or with, a hold). */
+  openLeases?: readonly RestoredLease[];
 }
 export type BudgetRebuildSource = (
   key: CampaignPeriod,
@@ -917,5 +919,6 @@ export async function restoreCounters(
     holdLeaseId: holdLeaseId(key.period),
     holdUntilMs: input.heldUntilMs,
     serverId: opts.serverId,
+    ...(input.openLeases !== undefined ? { openLeases: input.openLeases } : {}),
   });
 }

@@ -107,6 +107,19 @@ export interface RestoreRequest extends CampaignPeriod {
   holdLeaseId: string;
   holdUntilMs: number;
   serverId: string;
+  /**
+   * Or, instead of one hold, the leases open at the loss themselves, re-created open under
+   * their own ids with their full grant and own expiry (their tokens' spend lands on them, and
+   * each comes back at its own expiry, not with the last one). Counted in `leased`.
+   */
+  openLeases?: readonly RestoredLease[];
+}
+
+export interface RestoredLease {
+  leaseId: string;
+  micros: number;
+  expiresAtMs: number;
+  serverId: string;
 }
 
 export interface BudgetCounters {
@@ -119,7 +132,8 @@ export interface BudgetCounters {
   state(key: CampaignPeriod): Promise<BudgetState | null>;
   /**
    * Re-creates counters that do not exist, atomically: budget B, spent S (a closed lease, its
-   * spend keys remembered), leased H (one open hold lease), remaining B − S − H (negative when
+   * spend keys remembered), leased H (one open hold lease, plus the `openLeases`), remaining
+   * B − S − H (negative when
    * S + H > B: nothing can be granted). `exists` (nothing changed) when the counters exist —
    * another process restored them first, or they were never lost. No process can take a lease
    * between the counters appearing and the hold being in place.

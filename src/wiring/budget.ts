@@ -24,8 +24,9 @@ export function ledgerRebuildSource(ledger: PgBudgetLedger, clock: Clock): Budge
       day === null ? null : { fromMs: day.startMs, toMs: day.endMs },
     );
     const spentMicros = spends.reduce((a, r) => a + r.micros, 0);
-    const held = await ledger.openLeases(key.campaignId, key.period, clock.nowMs());
-    return { spentMicros, spends, ...held };
+    // The open leases are re-created one by one (each back at its own expiry), not as one hold.
+    const openLeases = await ledger.openLeaseRows(key.campaignId, key.period, clock.nowMs());
+    return { spentMicros, spends, heldMicros: 0, heldUntilMs: 0, openLeases };
   };
 }
 

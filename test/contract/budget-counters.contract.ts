@@ -204,6 +204,49 @@ export function budgetCountersContract(
       conserved(after);
     });
 
+    it('restores open leases under their own ids, each reclaimed at its own expiry', async () => {
+      const k = period();
+      const base = {
+        ...k,
+        budgetMicros: 10_000,
+        spentMicros: 1_000,
+        spentLeaseId: 'rebuild',
+        spendKeys: ['e1'],
+        heldMicros: 0,
+        holdLeaseId: 'hold',
+        holdUntilMs: 0,
+        serverId: 's1',
+      };
+      expect(
+        await h.counters.restore({
+          ...base,
+          openLeases: [
+            { leaseId: 'a', micros: 2_000, expiresAtMs: T0 + 10_000, serverId: 'p1' },
+            { leaseId: 'b', micros: 3_000, expiresAtMs: T0 + 20_000, serverId: 'p2' },
+          ],
+        }),
+      ).toBe('restored');
+      expect(await h.counters.state(k)).toEqual({
+        budgetMicros: 10_000,
+        remainingMicros: 4_000,
+        leasedMicros: 5_000,
+        spentMicros: 1_000,
+        openLeases: 2,
+      });
+      const spend = (leaseId: string, spendKey: string, amountMicros: number) =>
+        h.counters.recordSpend({ ...k, leaseId, spendKey, amountMicros });
+      expect((await spend('a', 'e1', 500)).status).toBe('duplicate');
+      expect((await spend('a', 'e2', 1_500)).status).toBe('recorded');
+      expect((await spend('a', 'e3', 600)).status).toBe('exceeds_lease');
+      expect(await h.counters.reclaimExpired(k, T0 + 10_000)).toEqual({
+        leases: 1,
+        returnedMicros: 500,
+      });
+      const mid = await h.counters.state(k);
+      expect(mid).toMatchObject({ remainingMicros: 4_500, leasedMicros: 3_000, openLeases: 1 });
+      conserved(mid);
+    });
+
     it('restores spend above the budget as a negative remaining (nothing more is granted)', async () => {
       const k = period();
       const many = Array.from({ length: 2_500 }, (_, i) => `e${i}`); // > one SADD chunk

@@ -191,11 +191,13 @@ export class MemoryBudgetCounters implements BudgetCounters {
     const b = micros('budgetMicros', req.budgetMicros);
     const s = micros('spentMicros', req.spentMicros);
     const h = micros('heldMicros', req.heldMicros);
+    const open = req.openLeases ?? [];
+    const leased = open.reduce((a, l) => a + micros('lease micros', l.micros), h);
     if (this.get(req) !== undefined) return 'exists';
     const c: Counters = {
       budget: b,
-      remaining: b - s - h,
-      leased: h,
+      remaining: b - s - leased,
+      leased,
       spent: s,
       leases: new Map(),
       openLeases: new Set(),
@@ -219,6 +221,18 @@ export class MemoryBudgetCounters implements BudgetCounters {
       };
       c.leases.set(req.holdLeaseId, hold);
       c.openLeases.add(hold);
+    }
+    for (const l of open) {
+      if (l.micros <= 0) continue;
+      const lease: Lease = {
+        grantedMicros: l.micros,
+        spentMicros: 0,
+        open: true,
+        expiresAtMs: l.expiresAtMs,
+        serverId: l.serverId,
+      };
+      c.leases.set(l.leaseId, lease);
+      c.openLeases.add(lease);
     }
     this.periods.set(`${req.campaignId}\u0000${req.period}`, c);
     return 'restored';

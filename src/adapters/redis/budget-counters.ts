@@ -153,6 +153,13 @@ export class RedisBudgetCounters implements BudgetCounters {
         req.spentLeaseId,
         req.holdLeaseId,
         req.serverId,
+        String((req.openLeases ?? []).length),
+        ...(req.openLeases ?? []).flatMap((l) => [
+          l.leaseId,
+          micros('lease micros', l.micros),
+          String(Math.floor(l.expiresAtMs)),
+          l.serverId,
+        ]),
         ...req.spendKeys,
       ],
     );
