@@ -46,6 +46,19 @@ function micros(name: string, v: number): number {
   return v;
 }
 
+/** A new open lease (the caller has moved the micros into `leased`). */
+function addOpenLease(
+  c: Counters,
+  leaseId: string,
+  micros: number,
+  expiresAtMs: number,
+  serverId: string,
+): void {
+  const lease: Lease = { grantedMicros: micros, spentMicros: 0, open: true, expiresAtMs, serverId };
+  c.leases.set(leaseId, lease);
+  c.openLeases.add(lease);
+}
+
 export class MemoryBudgetCounters implements BudgetCounters {
   private readonly periods = new Map<string, Counters>();
 
@@ -111,15 +124,7 @@ export class MemoryBudgetCounters implements BudgetCounters {
     }
     c.remaining -= granted;
     c.leased += granted;
-    const lease: Lease = {
-      grantedMicros: granted,
-      spentMicros: 0,
-      open: true,
-      expiresAtMs: req.expiresAtMs,
-      serverId: req.serverId,
-    };
-    c.leases.set(req.leaseId, lease);
-    c.openLeases.add(lease);
+    addOpenLease(c, req.leaseId, granted, req.expiresAtMs, req.serverId);
     return {
       status: 'granted',
       grantedMicros: granted,
@@ -211,28 +216,9 @@ export class MemoryBudgetCounters implements BudgetCounters {
       expiresAtMs: 0,
       serverId: req.serverId,
     });
-    if (h > 0) {
-      const hold: Lease = {
-        grantedMicros: h,
-        spentMicros: 0,
-        open: true,
-        expiresAtMs: req.holdUntilMs,
-        serverId: req.serverId,
-      };
-      c.leases.set(req.holdLeaseId, hold);
-      c.openLeases.add(hold);
-    }
+    if (h > 0) addOpenLease(c, req.holdLeaseId, h, req.holdUntilMs, req.serverId);
     for (const l of open) {
-      if (l.micros <= 0) continue;
-      const lease: Lease = {
-        grantedMicros: l.micros,
-        spentMicros: 0,
-        open: true,
-        expiresAtMs: l.expiresAtMs,
-        serverId: l.serverId,
-      };
-      c.leases.set(l.leaseId, lease);
-      c.openLeases.add(lease);
+      if (l.micros > 0) addOpenLease(c, l.leaseId, l.micros, l.expiresAtMs, l.serverId);
     }
     this.periods.set(`${req.campaignId}\u0000${req.period}`, c);
     return 'restored';
