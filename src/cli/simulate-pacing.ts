@@ -2,7 +2,8 @@
  * `adstack simulate-pacing`: replays N simulated days of synthetic traffic through several
  * in-process BudgetManagers sharing memory budget counters (src/exchange/pacing-sim.ts, whose
  * notes list what the model leaves out) and prints, per campaign and day: budget, spend,
- * overspend, delivery %, max |delivery − target curve| over the hour ends, the hour by which
+ * overspend, delivery %, max and p95 |delivery − target curve| over the hour ends (against the
+ * pacer's curve and against the day's actual traffic), the hour by which
  * half the budget was spent, and the budget stranded in leases / never leased at midnight.
  * `--json` prints the whole result as JSON instead of the table. Deterministic for `--seed`.
  * Exit status: 0 done, 2 bad option, 3 a CPM campaign overspent (a broken invariant).
@@ -30,6 +31,7 @@ interface RawOpts {
   tickMs: string;
   trackingTtlMs: string;
   crashAt: string;
+  noise: string;
   flat?: boolean;
   json?: boolean;
   progress: boolean;
@@ -63,6 +65,8 @@ export function formatReport(r: PacingSimResult): string {
     'delivery%',
     'maxdev%',
     'p95dev%',
+    'p95vsTraffic%',
+    'learned',
     'half@h',
     'leased@24h',
     'unleased@24h',
@@ -77,6 +81,8 @@ export function formatReport(r: PacingSimResult): string {
     d.deliveryPct.toFixed(2),
     d.maxAbsDeviationPct === null ? '-' : d.maxAbsDeviationPct.toFixed(2),
     d.p95AbsDeviationPct === null ? '-' : d.p95AbsDeviationPct.toFixed(2),
+    d.p95AbsDeviationVsTrafficPct === null ? '-' : d.p95AbsDeviationVsTrafficPct.toFixed(2),
+    `${d.learnedForecastProcesses}/${d.liveProcesses}`,
     d.halfSpentByHour === null ? '-' : String(d.halfSpentByHour),
     usd(d.leasedAtEndMicros),
     usd(d.remainingAtEndMicros),
@@ -97,7 +103,10 @@ export function formatReport(r: PacingSimResult): string {
   );
   lines.push(
     'Amounts in USD; overspend in micros. maxdev%: largest |cumulative spend − target| at the 24 hour ends, ' +
-      '% of budget, against the flat-forecast curve the pacer uses (asap: no curve); p95dev%: their 95th percentile. ' +
+      '% of budget, against the target curve the pacer used that day (its forecast; asap: no curve); ' +
+      'p95dev%: their 95th percentile (nearest rank, 23rd of 24); p95vsTraffic%: the same against the curve of ' +
+      "that day's actual traffic (forecast error included); learned: processes whose forecast was learned from " +
+      'a whole past day (others pace on a flat forecast; day 1 is always flat). ' +
       'leased@24h: budget held in leases at midnight (stranded); unleased@24h: never taken.',
   );
   return lines.join('\n');
@@ -115,6 +124,7 @@ async function run(o: RawOpts): Promise<void> {
   const tickMs = int('tick-ms', o.tickMs, 100, 3_600_000);
   const trackingTtlMs = int('tracking-ttl-ms', o.trackingTtlMs, 1_000, 86_400_000);
   const crashAt = o.crashAt === 'none' ? null : frac('crash-at', o.crashAt);
+  const dailyNoise = frac('noise', o.noise);
   const bar = o.progress
     ? new cliProgress.SingleBar(
         { format: 'simulating [{bar}] {value}/{total} hours', stream: process.stderr },
@@ -128,6 +138,7 @@ async function run(o: RawOpts): Promise<void> {
     days,
     requestsPerDay,
     hourlyShape: o.flat === true ? Array.from({ length: 24 }, () => 1) : DIURNAL_SHAPE,
+    dailyNoise,
     processes,
     impressionDelayMs,
     lossRate,
@@ -152,7 +163,7 @@ export function registerSimulatePacingCommand(program: Command): void {
       'Replay simulated days of traffic through budget leases and pacing (in-process, memory counters) and report delivery per campaign',
     )
     .option('--seed <n>', 'random seed', '1')
-    .option('--days <n>', 'simulated days', '1')
+    .option('--days <n>', 'simulated days (day 1 learns the traffic forecast)', '3')
     .option(
       '--requests <n>',
       'requests per day (each one is an opportunity for every campaign)',
@@ -171,6 +182,11 @@ export function registerSimulatePacingCommand(program: Command): void {
     )
     .option('--crash-at <x>', "fraction of day 1 at which process 0 is killed, or 'none'", '0.5')
     .option('--flat', 'flat hourly traffic instead of the diurnal shape')
+    .option(
+      '--noise <x>',
+      'day-to-day traffic noise: sd of the log-normal factor of each hour of each day',
+      '0.1',
+    )
     .option('--json', 'print the full result as JSON')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (o: RawOpts) => {

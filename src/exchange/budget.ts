@@ -37,10 +37,15 @@
  * overspend).
  *
  * Pacing. `asap` serves until the budget is gone. `even` / `frontloaded` (src/core/pacing/
- * throttle.ts) compare "spent today" with the target curve (flat hourly forecast for now; a
- * learned forecast is not wired): spent = the counters' recorded spend at the last monitor tick
- * + this process's reservations since, an estimate that lags other processes by one tick.
- * Only daily budgets are paced; a lifetime-only campaign is limited by its budget, not paced.
+ * throttle.ts) compare "spent today" with the target curve, shaped by the campaign's hourly
+ * traffic forecast: every `check` counts one opportunity by local hour
+ * (src/core/pacing/traffic.ts), whole past days are learned, and a day's forecast is fixed
+ * when the day starts (flat until this process has seen one whole day). Spent = the
+ * counters' recorded spend at the last monitor tick + this process's reservations since, an
+ * estimate that lags other processes by one tick. Catch-up: a campaign back from a pause (gone
+ * from the catalog, or its budget unavailable) of `pauseReplanMs` or more re-plans the rest of
+ * its day from the resumption (the missed share spread over the remaining forecast, no
+ * burst). Only daily budgets are paced; a lifetime-only campaign is limited, not paced.
  *
  * Counters lost (Redis restarted empty): a period whose counters answer `unknown_budget` after
  * this process had set them is marked lost and its campaign filtered (`budget_unavailable`)
@@ -50,15 +55,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Campaign } from '../core/domain/entities.js';
 import {
+  dayFraction,
+  HourlyTrafficHistory,
+  HOURS_PER_DAY,
   LocalLease,
   leaseSizeMicros,
   localDay,
   throttleProbability,
 } from '../core/pacing/index.js';
 import type { LocalDay } from '../core/pacing/index.js';
-import { FLAT_FORECAST } from '../core/pacing/index.js';
 import type { FilterReason } from '../core/reasons.js';
-import type { BudgetCounters, CampaignPeriod } from '../ports/budget-counters.js';
+import type { BudgetCounters, CampaignPeriod, RestoredLease } from '../ports/budget-counters.js';
 import type { Clock } from '../ports/clock.js';
 
 export const LIFETIME_PERIOD = 'lifetime';
@@ -94,6 +101,14 @@ export interface RebuildInput {
   spentMicros: number;
   heldMicros: number;
   heldUntilMs: number;
+  /**
+   * The ledger rows behind `spentMicros` (event key = the counters' spend key, micros). When
+   * given, every row is recorded under its own key, so a duplicate of an event counted before
+   * the loss is recognised as a duplicate after the rebuild instead of being charged again.
+   */
+  spends?: readonly { key: string; micros: number }[];
+  /** The open leases themselves, re-created under their own ids (instead of, or with, a hold). */
+  openLeases?: readonly RestoredLease[];
 }
 export type BudgetRebuildSource = (
   key: CampaignPeriod,
@@ -105,6 +120,14 @@ export type BudgetRebuildSource = (
 /** The lease that holds open leases' budget after a rebuild; spend of a lost lease goes here. */
 export function holdLeaseId(period: string): string {
   return `rebuild-hold:${period}`;
+}
+
+/**
+ * The closed lease a rebuild records the ledger's spend on. Spend of a lost lease that the
+ * hold cannot take is recorded on it as `late` (counted, from remaining), never left out.
+ */
+export function rebuildLeaseId(period: string): string {
+  return `rebuild:${period}`;
 }
 
 export interface BudgetManagerOptions {
@@ -126,9 +149,22 @@ export interface BudgetManagerOptions {
   /** CPC/CPA: full charges kept unreserved in every lease for clicks; default 5. */
   exposureReserveCharges?: number;
   newLeaseId?: () => string;
-  onLease?: (e: LeaseEvent) => void;
+  /**
+   * A lease grant or return, for the lease log. For a grant, a returned promise is awaited
+   * before the lease serves (a rebuild after a Redis loss must find every lease that can bring
+   * spend); if it rejects, the lease is returned unused.
+   */
+  onLease?: (e: LeaseEvent) => void | Promise<void>;
   onError?: (e: unknown, what: string) => void;
   rebuild?: BudgetRebuildSource;
+  /** Hourly opportunity counts the pacing forecast is learned from; default: a new one. */
+  traffic?: HourlyTrafficHistory;
+  /**
+   * A campaign that could not serve (paused, or its budget unavailable) for at least this long
+   * re-plans the rest of its day on resumption (catch-up spread over the remaining forecast,
+   * not a burst); default 5 min.
+   */
+  pauseReplanMs?: number;
 }
 
 /** What a decision reserved: one lease per budget period of the campaign. */
@@ -163,6 +199,15 @@ interface PeriodState {
   spentAtTickMicros: number;
   reservedSinceTickMicros: number;
   day: LocalDay | null;
+  /** Traffic forecast of the day (daily periods; fixed when the day starts). */
+  forecast: readonly number[];
+  /** Catch-up: the day is re-planned from this resumption (null: from the day's start). */
+  resumedAtMs: number | null;
+  spentAtResumeMicros: number | null;
+  /** Since when the period has been unable to serve (null: serving). */
+  unservableSinceMs: number | null;
+  /** The monitor tick at which counters this process had set were found lost. */
+  lostAtTick: number | null;
 }
 
 interface CampaignState {
@@ -185,6 +230,11 @@ export class BudgetManager {
   private readonly chunkFraction: number;
   private readonly exposureCharges: number;
   private readonly newLeaseId: () => string;
+  private readonly pauseReplanMs: number;
+  private ticks = 0;
+  /** Campaigns gone from the catalog (paused), with when they went. */
+  private readonly pausedAt = new Map<string, number>();
+  readonly traffic: HourlyTrafficHistory;
   private readonly inflight = new Set<Promise<void>>();
   private closed = false;
   /** Click/action spend refused by the counters beyond the exposure reserve (reported). */
@@ -199,6 +249,8 @@ export class BudgetManager {
     this.chunkFraction = opts.chunkFraction ?? 0.05;
     this.exposureCharges = opts.exposureReserveCharges ?? 5;
     this.newLeaseId = opts.newLeaseId ?? (() => `${opts.serverId}:${randomUUID()}`);
+    this.traffic = opts.traffic ?? new HourlyTrafficHistory();
+    this.pauseReplanMs = opts.pauseReplanMs ?? 300_000;
   }
 
   /** Campaigns with a daily or lifetime budget; others are not budget-limited. */
@@ -219,12 +271,21 @@ export class BudgetManager {
       if (!BudgetManager.budgeted(campaign)) continue;
       seen.add(campaign.id);
       let st = this.campaigns.get(campaign.id);
+      const isNew = st === undefined;
       if (st === undefined) {
         st = { campaign, daily: null, lifetime: null };
         this.campaigns.set(campaign.id, st);
       }
       st.campaign = campaign;
       this.rollPeriods(st, nowMs);
+      const pausedAt = this.pausedAt.get(campaign.id);
+      this.pausedAt.delete(campaign.id);
+      if (isNew && pausedAt !== undefined && st.daily?.day) {
+        // Resumed after a pause: re-plan the rest of the day if the pause was long enough.
+        if (nowMs - Math.max(pausedAt, st.daily.day.startMs) >= this.pauseReplanMs) {
+          st.daily.resumedAtMs = nowMs;
+        }
+      }
       for (const p of [st.daily, st.lifetime]) {
         if (p === null) continue;
         work.push(this.ensure(st, p));
@@ -233,6 +294,8 @@ export class BudgetManager {
     for (const [id, st] of this.campaigns) {
       if (seen.has(id)) continue;
       this.campaigns.delete(id);
+      this.pausedAt.set(id, nowMs);
+      this.traffic.interrupt(id);
       for (const p of [st.daily, st.lifetime]) {
         if (p === null) continue;
         p.draining.push(...p.leases);
@@ -252,7 +315,19 @@ export class BudgetManager {
       if (cur === null || cur.day === null || nowMs >= cur.day.endMs) {
         if (cur !== null) this.drainAll(cur);
         const day = localDay(nowMs, c.time_zone);
-        st.daily = newPeriod({ campaignId: c.id, period: day.dayKey }, c.daily_budget_micros, day);
+        // The new day is counted whole when we were counting the day that ended at its start,
+        // or counting starts in its first minute.
+        this.traffic.startDay(
+          c.id,
+          day.dayKey,
+          cur?.day?.endMs === day.startMs || nowMs - day.startMs < 60_000,
+        );
+        st.daily = newPeriod(
+          { campaignId: c.id, period: day.dayKey },
+          c.daily_budget_micros,
+          day,
+          this.traffic.forecast(c.id),
+        );
       } else this.setPeriodBudget(cur, c.daily_budget_micros);
     }
     if (c.lifetime_budget_micros === null) st.lifetime = null;
@@ -261,6 +336,7 @@ export class BudgetManager {
         { campaignId: c.id, period: LIFETIME_PERIOD },
         c.lifetime_budget_micros,
         null,
+        [],
       );
     } else this.setPeriodBudget(st.lifetime, c.lifetime_budget_micros);
   }
@@ -294,7 +370,7 @@ export class BudgetManager {
           // Changing a budget we set before: the counters must still exist, else they were lost.
           const s = await this.opts.counters.state(p.key);
           if (s === null) {
-            p.status = 'lost';
+            this.markLost(p);
             return;
           }
         } else {
@@ -329,9 +405,25 @@ export class BudgetManager {
     }
   }
 
+  /**
+   * Counters this process had set are gone (Redis restarted empty): fail closed, drop the
+   * leases (they died with the counters), rebuild after one whole monitor interval.
+   */
+  private markLost(p: PeriodState): void {
+    if (p.status !== 'lost') p.lostAtTick = this.ticks;
+    p.status = 'lost';
+    p.leases = [];
+    p.draining = [];
+  }
+
   private async tryRebuild(p: PeriodState): Promise<void> {
     const rebuild = this.opts.rebuild;
     if (rebuild === undefined) return;
+    // Settle: impressions counted in the lost counters just before the loss may still be on
+    // their way to the ledger; at least one whole monitor interval later (the second tick
+    // after the loss was seen) they have landed, and the ledger the rebuild reads holds them
+    // (else their spend would be in neither the counters nor the rebuild).
+    if (p.lostAtTick !== null && this.ticks - p.lostAtTick < 2) return;
     try {
       // Another process may have rebuilt it already.
       const existing = await this.opts.counters.state(p.key);
@@ -344,6 +436,7 @@ export class BudgetManager {
       p.draining = [];
       p.setMicros = p.budgetMicros;
       p.status = 'ok';
+      p.lostAtTick = null;
       const s = await this.opts.counters.state(p.key);
       if (s !== null) {
         p.spentAtTickMicros = s.spentMicros;
@@ -432,16 +525,29 @@ export class BudgetManager {
         });
         p.remainingMicros = r.remainingMicros;
         if (r.status === 'unknown_budget') {
-          p.status = p.setMicros !== null ? 'lost' : 'unknown';
-          if (p.status === 'lost') {
-            p.leases = [];
-            p.draining = [];
-          }
+          if (p.setMicros !== null) this.markLost(p);
+          else p.status = 'unknown';
           return;
         }
         if (r.status === 'exhausted') {
           p.status = 'exhausted';
           return;
+        }
+        try {
+          // Logged before it serves: a rebuild's hold must include every lease with tokens.
+          await this.opts.onLease?.({
+            kind: 'grant',
+            campaignId: p.key.campaignId,
+            period: p.key.period,
+            leaseId,
+            serverId: this.opts.serverId,
+            micros: r.grantedMicros,
+            expiresAtMs,
+            atMs: nowMs,
+          });
+        } catch (e) {
+          await this.opts.counters.returnLease(p.key, leaseId).catch(() => undefined);
+          throw e;
         }
         p.status = 'ok';
         this.leasesGranted++;
@@ -449,16 +555,6 @@ export class BudgetManager {
           lease: new LocalLease(leaseId, r.grantedMicros),
           serveUntilMs,
           expiresAtMs,
-        });
-        this.opts.onLease?.({
-          kind: 'grant',
-          campaignId: p.key.campaignId,
-          period: p.key.period,
-          leaseId,
-          serverId: this.opts.serverId,
-          micros: r.grantedMicros,
-          expiresAtMs,
-          atMs: nowMs,
         });
       } catch (e) {
         if (p.leases.length === 0) p.status = 'error';
@@ -481,6 +577,14 @@ export class BudgetManager {
     // A new local day: the new period is created here, its counters set up off the hot path.
     if (st.daily !== null && st.daily.day !== null && nowMs >= st.daily.day.endMs)
       this.rollPeriods(st, nowMs);
+    const today = st.daily?.day;
+    if (today) {
+      this.traffic.observe(
+        campaign.id,
+        today.dayKey,
+        Math.floor(dayFraction(nowMs, today) * HOURS_PER_DAY),
+      );
+    }
     const need = this.expectedMinimum(st);
     let reason: FilterReason | null = null;
     for (const p of [st.daily, st.lifetime]) {
@@ -492,16 +596,29 @@ export class BudgetManager {
         reason = p.status === 'exhausted' ? 'budget_exhausted' : 'budget_unavailable';
       }
     }
-    if (reason !== null) return reason;
     const d = st.daily;
+    if (reason !== null) {
+      if (d !== null && reason === 'budget_unavailable') d.unservableSinceMs ??= nowMs;
+      return reason;
+    }
     if (d !== null && d.day !== null && campaign.pacing !== 'asap') {
+      const spent = d.spentAtTickMicros + d.reservedSinceTickMicros;
+      if (d.unservableSinceMs !== null) {
+        // Catch-up after a long outage of this campaign's budget: re-plan from now.
+        if (nowMs - d.unservableSinceMs >= this.pauseReplanMs) d.resumedAtMs = nowMs;
+        d.unservableSinceMs = null;
+      }
+      if (d.resumedAtMs !== null && d.spentAtResumeMicros === null) d.spentAtResumeMicros = spent;
       const prob = throttleProbability({
         mode: campaign.pacing,
         budgetMicros: d.budgetMicros,
-        spentMicros: d.spentAtTickMicros + d.reservedSinceTickMicros,
+        spentMicros: spent,
         nowMs,
         day: d.day,
-        forecast: FLAT_FORECAST,
+        forecast: d.forecast,
+        ...(d.resumedAtMs !== null
+          ? { resumedAtMs: d.resumedAtMs, spentAtResumeMicros: d.spentAtResumeMicros ?? spent }
+          : {}),
       });
       if (prob > 0 && this.random() < prob) return 'pacing_throttled';
     }
@@ -614,6 +731,7 @@ export class BudgetManager {
    * leases, refreshes recorded spend for pacing, detects lost counters, rolls days.
    */
   async tick(): Promise<void> {
+    this.ticks++;
     const nowMs = this.opts.clock.nowMs();
     const work: Promise<void>[] = [];
     for (const st of this.campaigns.values()) {
@@ -644,9 +762,7 @@ export class BudgetManager {
         await this.opts.counters.reclaimExpired(p.key, nowMs - this.graceMs);
         const s = await this.opts.counters.state(p.key);
         if (s === null && p.setMicros !== null) {
-          p.status = 'lost';
-          p.leases = [];
-          p.draining = [];
+          this.markLost(p);
         } else if (s !== null) {
           p.spentAtTickMicros = s.spentMicros;
           p.reservedSinceTickMicros = 0;
@@ -715,6 +831,16 @@ export class BudgetManager {
     }
   }
 
+  /**
+   * The traffic forecast today's target curve of a campaign follows, and how many whole days
+   * it was learned from (0: flat); null when the campaign has no daily period here.
+   */
+  pacingForecast(campaignId: string): { forecast: readonly number[]; learnedDays: number } | null {
+    const d = this.campaigns.get(campaignId)?.daily;
+    if (d === null || d === undefined) return null;
+    return { forecast: d.forecast, learnedDays: this.traffic.learnedDays(campaignId) };
+  }
+
   /** Every (campaign, period) this process manages, with its budget (reconciliation). */
   periods(): { key: CampaignPeriod; budgetMicros: number; status: string; day: LocalDay | null }[] {
     const out: {
@@ -734,7 +860,12 @@ export class BudgetManager {
   }
 }
 
-function newPeriod(key: CampaignPeriod, budgetMicros: number, day: LocalDay | null): PeriodState {
+function newPeriod(
+  key: CampaignPeriod,
+  budgetMicros: number,
+  day: LocalDay | null,
+  forecast: readonly number[],
+): PeriodState {
   return {
     key,
     budgetMicros,
@@ -748,16 +879,22 @@ function newPeriod(key: CampaignPeriod, budgetMicros: number, day: LocalDay | nu
     spentAtTickMicros: 0,
     reservedSinceTickMicros: 0,
     day,
+    forecast,
+    resumedAtMs: null,
+    spentAtResumeMicros: null,
+    unservableSinceMs: null,
+    lostAtTick: null,
   };
 }
 
 /**
- * Re-creates lost counters: the budget, then the ledger's spend recorded through one synthetic
- * lease (granted, spent, closed), so budget = remaining + leased + spent holds again and
- * nothing already charged can be granted a second time; then one open "hold" lease of the
- * micros that open leases held, expiring with the last of them, which takes the spend their
- * outstanding tokens still bring (src/exchange/events.ts falls back to it on `unknown_lease`).
- * Idempotent: a concurrent rebuild by another process finds the same lease ids.
+ * Re-creates lost counters in one atomic step (BudgetCounters.restore): the budget; the
+ * ledger's spend as one closed lease, with every ledger event key remembered (so a duplicate
+ * delivered after the rebuild is not charged again) when the rows are given; and one open
+ * "hold" lease of the micros that open leases held, expiring with the last of them, which takes
+ * the spend their outstanding tokens still bring (src/exchange/events.ts falls back to it on
+ * `unknown_lease`). Atomic, so no process can take a lease from the budget before the hold is
+ * in place; a concurrent rebuild by another process finds the counters restored (`exists`).
  */
 export async function restoreCounters(
   counters: BudgetCounters,
@@ -766,40 +903,22 @@ export async function restoreCounters(
   input: RebuildInput,
   opts: { serverId: string },
 ): Promise<void> {
-  await counters.setBudget(key, budgetMicros);
   const spent = Math.max(0, Math.floor(input.spentMicros));
-  if (spent > 0) {
-    const leaseId = `rebuild:${key.period}`;
-    const g = await counters.grantLease({
-      ...key,
-      leaseId,
-      serverId: opts.serverId,
-      requestedMicros: spent,
-      expiresAtMs: 0,
-    });
-    const amount = Math.min(spent, g.grantedMicros);
-    if (amount > 0) {
-      await counters.recordSpend({ ...key, leaseId, spendKey: leaseId, amountMicros: amount });
-    }
-    await counters.returnLease(key, leaseId);
-    // Spend beyond the budget (an overspend before the loss) stays spend, not forgotten.
-    if (spent > amount) {
-      await counters.recordSpend({
-        ...key,
-        leaseId,
-        spendKey: `${leaseId}:over`,
-        amountMicros: spent - amount,
-      });
-    }
-  }
-  const held = Math.max(0, Math.floor(input.heldMicros));
-  if (held > 0) {
-    await counters.grantLease({
-      ...key,
-      leaseId: holdLeaseId(key.period),
-      serverId: opts.serverId,
-      requestedMicros: held,
-      expiresAtMs: input.heldUntilMs,
-    });
-  }
+  const rows = input.spends;
+  const keys =
+    rows !== undefined && rows.reduce((a, r) => a + r.micros, 0) === spent
+      ? rows.map((r) => r.key)
+      : [];
+  await counters.restore({
+    ...key,
+    budgetMicros,
+    spentMicros: spent,
+    spentLeaseId: rebuildLeaseId(key.period),
+    spendKeys: keys,
+    heldMicros: Math.max(0, Math.floor(input.heldMicros)),
+    holdLeaseId: holdLeaseId(key.period),
+    holdUntilMs: input.heldUntilMs,
+    serverId: opts.serverId,
+    ...(input.openLeases !== undefined ? { openLeases: input.openLeases } : {}),
+  });
 }

@@ -26,7 +26,9 @@
  * reservation into spend with BudgetCounters.recordSpend against each lease, idempotent by the
  * event key, BEFORE the durable record: a failure is 503 and the retry counts once; counted
  * but not yet in the ledger errs on the side of under-delivery. A lease lost with the counters
- * (`unknown_lease` after a rebuild) is charged to the period's hold lease instead. Click or
+ * (`unknown_lease` after a rebuild) is charged to the period's hold lease instead, or, if the
+ * hold cannot take it, as late spend on the rebuild's lease; with no counters at all (lost,
+ * not rebuilt yet) the event is 503 until they are. Click or
  * action spend beyond what the lease can take (`exceeds_lease`: the CPC/CPA exposure reserve
  * ran out) is recorded in the ledger and reported as exposure overrun, not refused.
  */
@@ -40,7 +42,7 @@ import {
 } from '../ports/event-log.js';
 import type { FrequencyCounters } from '../ports/frequency-counters.js';
 import type { BudgetCounters } from '../ports/budget-counters.js';
-import { holdLeaseId, type BudgetManager } from './budget.js';
+import { holdLeaseId, rebuildLeaseId, type BudgetManager } from './budget.js';
 import type { Ledger } from '../ports/ledger.js';
 import type { TrackingClaims, TrackingSigner } from './tracking.js';
 
@@ -123,8 +125,25 @@ export class EventService {
       for (const [period, leaseId] of claims.bl) {
         const req = { campaignId: claims.c, period, spendKey, amountMicros: spend };
         let r = await budgets.counters.recordSpend({ ...req, leaseId });
+        let lostLease = false;
         if (r.status === 'unknown_lease') {
+          lostLease = true;
           r = await budgets.counters.recordSpend({ ...req, leaseId: holdLeaseId(period) });
+        }
+        if (r.status === 'unknown_lease' || (lostLease && r.status === 'exceeds_lease')) {
+          // No hold, a hold too small, or restored just after that call: counted as late spend
+          // on the rebuild's closed lease, so it is never in the ledger without the counters.
+          r = await budgets.counters.recordSpend({ ...req, leaseId: rebuildLeaseId(period) });
+        }
+        // Still unknown: the counters are lost and not rebuilt yet (Redis restarted empty).
+        // Recording the event now would put spend in the ledger that the rebuild may miss; the
+        // client retries once the counters are back. If they were restored while we asked,
+        // the rebuild lease exists now: counted there.
+        if (r.status === 'unknown_lease') {
+          if ((await budgets.counters.state(req)) === null) {
+            throw new Error(`budget counters of ${claims.c} ${period} are being rebuilt`);
+          }
+          r = await budgets.counters.recordSpend({ ...req, leaseId: rebuildLeaseId(period) });
         }
         if (r.status === 'exceeds_lease' && budgets.manager !== undefined) {
           budgets.manager.exposureOverrunMicros += spend;

@@ -6,8 +6,10 @@
  * Used by `adstack simulate-pacing` (src/cli/simulate-pacing.ts) and test/unit/pacing-sim.test.ts.
  *
  * Model (deliberately simple; what it is NOT is listed below)
- * - Traffic: `requestsPerDay` requests, split over the 24 UTC hours by `hourlyShape`, at
- *   seeded-random times inside each hour. Each request goes to one live process (uniform) and
+ * - Traffic: `requestsPerDay` requests, split over the 24 UTC hours by `hourlyShape` with
+ *   day-to-day noise (each hour of each day × exp(N(0, `dailyNoise`)), so no day repeats the
+ *   last one exactly and a learned forecast is never exact), at seeded-random times inside
+ *   each hour. Each request goes to one live process (uniform) and
  *   is an opportunity for EVERY campaign (each campaign has its own slot; no competition between
  *   campaigns): `check` → `reserve(round(bid / 1000))` like the decision service's budget step.
  * - Impressions: a served decision's impression arrives `impressionDelayMs` × Exp(1) later (or
@@ -20,13 +22,16 @@
  * - Crash: process `crash.process` is dropped at `crash.atDayFraction` of day 1 without returning
  *   anything (kill -9); a fresh process with a new id takes its place `crash.restartAfterMs`
  *   later. Its leases stay out until their expiry and are then reclaimed by a live monitor.
- * - `frontloaded`: BudgetManager passes the campaign's `pacing` to the throttle, which knows the
- *   mode; the campaign entity (API, database) accepts only `even` and `asap` today, so the
- *   simulated campaigns are built with a cast.
- * - Time zone: every campaign is UTC (local day = UTC day); the pacer's target curve is the flat
- *   forecast BudgetManager uses today (a learned forecast is not wired), so deviation is
- *   measured against that curve; with a diurnal `hourlyShape` this shows the cost of pacing on a
- *   flat forecast.
+ * - Time zone: every campaign is UTC (local day = UTC day).
+ * - Pacing forecast: each process learns its own hourly forecast from the opportunities it
+ *   saw on whole past days (src/core/pacing/traffic.ts): day 1 is paced on the flat forecast,
+ *   later days on the learned one; a restarted process is flat until it has seen a whole day.
+ * - Deviation is measured two ways, per campaign-day, at the 24 hour ends, as |cumulative
+ *   recorded spend − target| in % of the daily budget: (1) against the pacer's own target
+ *   curve (the forecast the processes used that day — that of the process with the most whole
+ *   days learned), which measures the throttle; (2) against the curve of that day's ACTUAL
+ *   traffic (an oracle no pacer has), which adds the forecast's error. p95 is the nearest-rank
+ *   95th percentile of the 24 values (the 23rd smallest).
  * Not modelled (issue 6 item 8 asks for them; not built): real OS processes, Redis and
  * PostgreSQL (here: in-process managers on one BudgetCounters the caller passes in, memory by
  * default), a Redis restart, reordered event delivery beyond what random delays give, CPC/CPA
@@ -58,6 +63,8 @@ export interface PacingSimOptions {
   requestsPerDay?: number;
   /** 24 relative weights of traffic per UTC hour; default DIURNAL_SHAPE. */
   hourlyShape?: readonly number[];
+  /** Standard deviation of the per-day, per-hour log-normal traffic noise; default 0. */
+  dailyNoise?: number;
   processes?: number;
   /** Mean impression delay after the decision (exponential); default 2 s. */
   impressionDelayMs?: number;
@@ -92,6 +99,11 @@ export interface DayReport {
   maxAbsDeviationPct: number | null;
   /** 95th percentile (nearest rank) of the 24 |actual − target| values, %; null for asap. */
   p95AbsDeviationPct: number | null;
+  /** Same against the curve the day's actual traffic gives (oracle); null for asap. */
+  p95AbsDeviationVsTrafficPct: number | null;
+  /** Live processes at the day's end whose forecast was learned (others paced on flat). */
+  learnedForecastProcesses: number;
+  liveProcesses: number;
   /** First hour end by which half the budget was spent (hours, 1..24), null if never. */
   halfSpentByHour: number | null;
   /** At the end of the day: budget still held in leases, and never leased. */
@@ -147,7 +159,7 @@ const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
 function toCampaign(c: SimCampaign): Campaign {
-  return {
+  const campaign: Campaign = {
     id: c.id,
     advertiser_id: 'adv_sim',
     name: `sim ${c.id}`,
@@ -164,7 +176,8 @@ function toCampaign(c: SimCampaign): Campaign {
     frequency_cap: null,
     created_at: '2026-01-01T00:00:00Z',
     updated_at: '2026-01-01T00:00:00Z',
-  } as Campaign;
+  };
+  return campaign;
 }
 
 interface Pending {
@@ -240,6 +253,7 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
   const perDay = Math.max(0, Math.floor(o.requestsPerDay ?? 100_000));
   const shape = o.hourlyShape ?? DIURNAL_SHAPE;
   if (shape.length !== HOURS_PER_DAY) throw new Error('hourlyShape needs 24 weights');
+  const noise = Math.max(0, o.dailyNoise ?? 0);
   const nProc = Math.max(1, Math.floor(o.processes ?? 4));
   const delayMs = Math.max(0, o.impressionDelayMs ?? 2_000);
   const lossRate = o.lossRate ?? 0;
@@ -281,16 +295,28 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
   }
   for (const m of procs) await m?.sync(campaigns);
 
-  // Hourly request counts: largest remainder so the day has exactly `perDay` requests.
-  const shapeSum = shape.reduce((a, b) => a + Math.max(0, b), 0) || 1;
-  const exact = shape.map((w) => (perDay * Math.max(0, w)) / shapeSum);
-  const counts = exact.map(Math.floor);
-  let left = perDay - counts.reduce((a, b) => a + b, 0);
-  const order = exact.map((x, h) => [x - Math.floor(x), h] as const).sort((a, b) => b[0] - a[0]);
-  for (const [, h] of order) {
-    if (left-- <= 0) break;
-    counts[h] = (counts[h] ?? 0) + 1;
+  // Hourly request counts per day: the shape × noise, largest remainder so every day has
+  // exactly `perDay` requests.
+  const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const dayCounts: number[][] = [];
+  for (let d = 0; d < days; d++) {
+    const w = shape.map((x) => Math.max(0, x) * (noise > 0 ? Math.exp(noise * gauss()) : 1));
+    const wSum = w.reduce((a, b) => a + b, 0) || 1;
+    const exact = w.map((x) => (perDay * x) / wSum);
+    const counts = exact.map(Math.floor);
+    let left = perDay - counts.reduce((a, b) => a + b, 0);
+    const order = exact.map((x, h) => [x - Math.floor(x), h] as const).sort((a, b) => b[0] - a[0]);
+    for (const [, h] of order) {
+      if (left-- <= 0) break;
+      counts[h] = (counts[h] ?? 0) + 1;
+    }
+    dayCounts.push(counts);
   }
+  /** Per campaign-day: the forecast the pacer used, and how many live processes learned one. */
+  const usedForecast = new Map<
+    string,
+    { forecast: readonly number[]; learned: number; live: number }
+  >();
 
   const ledger = new Map<string, { campaign: number; day: string; micros: number }>();
   const spendByHour = campaigns.map(() => new Float64Array(days * HOURS_PER_DAY));
@@ -362,6 +388,21 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
       } else if (next === nextDayEnd) {
         for (const c of campaigns) {
           const key = { campaignId: c.id, period: dayKey(next - 1) };
+          let best: { forecast: readonly number[]; learnedDays: number } | null = null;
+          let learned = 0;
+          let live = 0;
+          for (const m of procs) {
+            const f = m?.pacingForecast(c.id) ?? null;
+            if (m === null || f === null) continue;
+            live++;
+            if (f.learnedDays > 0 && f.forecast !== FLAT_FORECAST) learned++;
+            if (best === null || f.learnedDays > best.learnedDays) best = f;
+          }
+          usedForecast.set(`${c.id}|${key.period}`, {
+            forecast: best?.forecast ?? FLAT_FORECAST,
+            learned,
+            live,
+          });
           const s = await o.counters.state(key);
           atDayEnd.set(`${c.id}|${key.period}`, {
             leased: s?.leasedMicros ?? 0,
@@ -396,7 +437,7 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
   for (let d = 0; d < days; d++) {
     for (let h = 0; h < HOURS_PER_DAY; h++) {
       const hourStart = startMs + d * DAY_MS + h * HOUR_MS;
-      const n = counts[h] ?? 0;
+      const n = dayCounts[d]?.[h] ?? 0;
       const times: number[] = [];
       for (let i = 0; i < n; i++) times.push(hourStart + Math.floor(rand() * HOUR_MS));
       times.sort((a, b) => a - b);
@@ -449,20 +490,26 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
       const s = await o.counters.state({ campaignId: c.id, period: day });
       res.ledgerCounterDiffMicros += Math.abs((s?.spentMicros ?? 0) - spent);
       const B = sc.dailyBudgetMicros;
+      const used = usedForecast.get(`${c.id}|${day}`);
+      const forecast = used?.forecast ?? FLAT_FORECAST;
+      const actual = dayCounts[d] ?? FLAT_FORECAST;
       const cum: number[] = [];
       const target: number[] = [];
       let acc = 0;
       let maxDev = 0;
       const devs: number[] = [];
+      const devsVsTraffic: number[] = [];
       let half: number | null = null;
       for (let h = 0; h < HOURS_PER_DAY; h++) {
         acc += spendByHour[ci]?.[d * HOURS_PER_DAY + h] ?? 0;
         const pct = B > 0 ? (100 * acc) / B : 0;
-        const tgt = 100 * targetFraction(sc.pacing, FLAT_FORECAST, (h + 1) / HOURS_PER_DAY);
+        const tgt = 100 * targetFraction(sc.pacing, forecast, (h + 1) / HOURS_PER_DAY);
+        const oracle = 100 * targetFraction(sc.pacing, actual, (h + 1) / HOURS_PER_DAY);
         cum.push(pct);
         target.push(tgt);
         maxDev = Math.max(maxDev, Math.abs(pct - tgt));
         devs.push(Math.abs(pct - tgt));
+        devsVsTraffic.push(Math.abs(pct - oracle));
         if (half === null && pct >= 50) half = h + 1;
       }
       const end = atDayEnd.get(`${c.id}|${day}`);
@@ -477,10 +524,10 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
         hourlyCumulativePct: cum,
         hourlyTargetPct: target,
         maxAbsDeviationPct: sc.pacing === 'asap' ? null : maxDev,
-        p95AbsDeviationPct:
-          sc.pacing === 'asap'
-            ? null
-            : (devs.sort((a, b) => a - b)[Math.ceil(0.95 * devs.length) - 1] ?? 0),
+        p95AbsDeviationPct: sc.pacing === 'asap' ? null : p95(devs),
+        p95AbsDeviationVsTrafficPct: sc.pacing === 'asap' ? null : p95(devsVsTraffic),
+        learnedForecastProcesses: used?.learned ?? 0,
+        liveProcesses: used?.live ?? 0,
         halfSpentByHour: half,
         leasedAtEndMicros: end?.leased ?? 0,
         remainingAtEndMicros: end?.remaining ?? 0,
@@ -488,6 +535,12 @@ export async function simulatePacing(o: PacingSimOptions): Promise<PacingSimResu
     }
   }
   return res;
+}
+
+/** Nearest-rank 95th percentile. */
+function p95(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.ceil(0.95 * s.length) - 1] ?? 0;
 }
 
 /** Default campaign mix for the CLI: `n` campaigns cycling even / frontloaded / asap. */

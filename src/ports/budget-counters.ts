@@ -36,9 +36,10 @@
  *   so nothing more is granted; leases already out are not clawed back.
  * - Every call rejects when the backend is unreachable; callers treat that as "no budget"
  *   (fail closed), never as permission to serve.
+ * - `restore` re-creates lost counters in one step (src/exchange/budget.ts `restoreCounters`
+ *   gathers its input from the ledger and lease log).
  * Left out on purpose: lease renewal (take a new lease instead), expiry of old periods' keys
- * (a retention job), the reconciliation with the ledger and the rebuild after Redis loss
- * (the caller's: src/exchange/budget.ts `restoreCounters`, src/wiring/budget.ts), lease sizing
+ * (a retention job), the reconciliation with the ledger, lease sizing
  * (the caller's: src/core/pacing/lease-size.ts).
  * Every adapter passes test/contract/budget-counters.contract.ts.
  */
@@ -92,6 +93,35 @@ export interface ReclaimResult {
   returnedMicros: number;
 }
 
+/** Lost counters re-created in one atomic step (see `restore`). */
+export interface RestoreRequest extends CampaignPeriod {
+  budgetMicros: number;
+  /** Spend already recorded (the ledger's), on one closed lease `spentLeaseId` (created even
+   * when 0: spend of a lost lease that nothing else can take is recorded on it as late). */
+  spentMicros: number;
+  spentLeaseId: string;
+  /** The event keys of that spend: a later duplicate of one of them is a `duplicate`. */
+  spendKeys: readonly string[];
+  /** Budget that leases open at the loss may still spend: one open lease until `holdUntilMs`. */
+  heldMicros: number;
+  holdLeaseId: string;
+  holdUntilMs: number;
+  serverId: string;
+  /**
+   * Or, instead of one hold, the leases open at the loss themselves, re-created open under
+   * their own ids with their full grant and own expiry (their tokens' spend lands on them, and
+   * each comes back at its own expiry, not with the last one). Counted in `leased`.
+   */
+  openLeases?: readonly RestoredLease[];
+}
+
+export interface RestoredLease {
+  leaseId: string;
+  micros: number;
+  expiresAtMs: number;
+  serverId: string;
+}
+
 export interface BudgetCounters {
   setBudget(key: CampaignPeriod, budgetMicros: number): Promise<BudgetState>;
   grantLease(req: GrantLeaseRequest): Promise<GrantLeaseResult>;
@@ -100,4 +130,13 @@ export interface BudgetCounters {
   reclaimExpired(key: CampaignPeriod, nowMs: number): Promise<ReclaimResult>;
   /** Current counters, or null when they do not exist. */
   state(key: CampaignPeriod): Promise<BudgetState | null>;
+  /**
+   * Re-creates counters that do not exist, atomically: budget B, spent S (a closed lease, its
+   * spend keys remembered), leased H (one open hold lease, plus the `openLeases`), remaining
+   * B − S − H (negative when
+   * S + H > B: nothing can be granted). `exists` (nothing changed) when the counters exist —
+   * another process restored them first, or they were never lost. No process can take a lease
+   * between the counters appearing and the hold being in place.
+   */
+  restore(req: RestoreRequest): Promise<'restored' | 'exists'>;
 }

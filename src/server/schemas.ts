@@ -117,7 +117,7 @@ const campaignProps = {
   time_zone: { type: 'string', minLength: 1, maxLength: 64 },
   daily_budget_micros: nullableMicros,
   lifetime_budget_micros: nullableMicros,
-  pacing: { type: 'string', enum: ['even', 'asap'] },
+  pacing: { type: 'string', enum: ['even', 'asap', 'frontloaded'] },
   pricing_model: { type: 'string', enum: ['cpm', 'cpc', 'cpa'] },
   bid_micros: micros,
   targeting,

@@ -17,12 +17,16 @@ import type { Clock } from '../ports/clock.js';
 
 export function ledgerRebuildSource(ledger: PgBudgetLedger, clock: Clock): BudgetRebuildSource {
   return async (key, _budget, day) => {
-    const spentMicros = await ledger.spentMicros(
+    // Rows, not just their sum: the rebuilt counters know every event key already charged, so
+    // a duplicate delivered after the rebuild is not charged twice.
+    const spends = await ledger.spendRows(
       key.campaignId,
       day === null ? null : { fromMs: day.startMs, toMs: day.endMs },
     );
-    const held = await ledger.openLeases(key.campaignId, key.period, clock.nowMs());
-    return { spentMicros, ...held };
+    const spentMicros = spends.reduce((a, r) => a + r.micros, 0);
+    // The open leases are re-created one by one (each back at its own expiry), not as one hold.
+    const openLeases = await ledger.openLeaseRows(key.campaignId, key.period, clock.nowMs());
+    return { spentMicros, spends, heldMicros: 0, heldUntilMs: 0, openLeases };
   };
 }
 

@@ -399,12 +399,18 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     servers: config.workers,
     rebuild: ledgerRebuildSource(budgetLedger, clock),
     onError: (e, what) => onBudgetError(e, what),
+    // A grant serves only once its row is written (awaited by the manager; a failed write
+    // returns the lease unused); returns are written in the background.
     onLease: (e) => {
-      const w = budgetLedger
-        .recordLease({ ...e, expiresAtMs: e.kind === 'grant' ? e.expiresAtMs : null })
+      const write = budgetLedger.recordLease({
+        ...e,
+        expiresAtMs: e.kind === 'grant' ? e.expiresAtMs : null,
+      });
+      const w = write
         .catch((err: unknown) => onBudgetError(err, 'lease log'))
         .finally(() => leaseWrites.delete(w));
       leaseWrites.add(w);
+      return e.kind === 'grant' ? write : undefined;
     },
   });
   await budgets.sync(index.current().campaigns);

@@ -150,6 +150,135 @@ export function budgetCountersContract(
       });
     });
 
+    it('returns a fully spent lease (nothing to give back) and closes it', async () => {
+      const k = period();
+      await h.counters.setBudget(k, 10_000);
+      await grant(k, 'l', 2_000);
+      await h.counters.recordSpend({ ...k, leaseId: 'l', spendKey: 'e1', amountMicros: 2_000 });
+      expect(await h.counters.returnLease(k, 'l')).toEqual({
+        status: 'returned',
+        returnedMicros: 0,
+      });
+      const s = await h.counters.state(k);
+      expect(s).toMatchObject({ remainingMicros: 8_000, leasedMicros: 0, openLeases: 0 });
+      conserved(s);
+    });
+
+    it('restores lost counters atomically: spent with its keys, an open hold, once', async () => {
+      const k = period();
+      const req = {
+        ...k,
+        budgetMicros: 10_000,
+        spentMicros: 3_000,
+        spentLeaseId: 'rebuild',
+        spendKeys: ['e1', 'e2'],
+        heldMicros: 2_500,
+        holdLeaseId: 'hold',
+        holdUntilMs: T0 + 60_000,
+        serverId: 's1',
+      };
+      expect(await h.counters.restore(req)).toBe('restored');
+      // A second rebuild (another process) changes nothing.
+      expect(await h.other.restore({ ...req, spentMicros: 9_000 })).toBe('exists');
+      const s = await h.counters.state(k);
+      expect(s).toEqual({
+        budgetMicros: 10_000,
+        remainingMicros: 4_500,
+        leasedMicros: 2_500,
+        spentMicros: 3_000,
+        openLeases: 1,
+      });
+      // A duplicate of an event already in the spend is recognised; new spend goes to the hold.
+      const spend = (spendKey: string, amountMicros: number) =>
+        h.counters.recordSpend({ ...k, leaseId: 'hold', spendKey, amountMicros });
+      expect((await spend('e2', 1_000)).status).toBe('duplicate');
+      expect((await spend('e3', 2_500)).status).toBe('recorded');
+      expect((await spend('e4', 1)).status).toBe('exceeds_lease');
+      // The hold expires with the leases it stands for.
+      expect(await h.counters.reclaimExpired(k, T0 + 60_000)).toEqual({
+        leases: 1,
+        returnedMicros: 0,
+      });
+      const after = await h.counters.state(k);
+      expect(after).toMatchObject({ spentMicros: 5_500, leasedMicros: 0, remainingMicros: 4_500 });
+      conserved(after);
+    });
+
+    it('restores open leases under their own ids, each reclaimed at its own expiry', async () => {
+      const k = period();
+      const base = {
+        ...k,
+        budgetMicros: 10_000,
+        spentMicros: 1_000,
+        spentLeaseId: 'rebuild',
+        spendKeys: ['e1'],
+        heldMicros: 0,
+        holdLeaseId: 'hold',
+        holdUntilMs: 0,
+        serverId: 's1',
+      };
+      expect(
+        await h.counters.restore({
+          ...base,
+          openLeases: [
+            { leaseId: 'a', micros: 2_000, expiresAtMs: T0 + 10_000, serverId: 'p1' },
+            { leaseId: 'b', micros: 3_000, expiresAtMs: T0 + 20_000, serverId: 'p2' },
+          ],
+        }),
+      ).toBe('restored');
+      expect(await h.counters.state(k)).toEqual({
+        budgetMicros: 10_000,
+        remainingMicros: 4_000,
+        leasedMicros: 5_000,
+        spentMicros: 1_000,
+        openLeases: 2,
+      });
+      const spend = (leaseId: string, spendKey: string, amountMicros: number) =>
+        h.counters.recordSpend({ ...k, leaseId, spendKey, amountMicros });
+      expect((await spend('a', 'e1', 500)).status).toBe('duplicate');
+      expect((await spend('a', 'e2', 1_500)).status).toBe('recorded');
+      expect((await spend('a', 'e3', 600)).status).toBe('exceeds_lease');
+      expect(await h.counters.reclaimExpired(k, T0 + 10_000)).toEqual({
+        leases: 1,
+        returnedMicros: 500,
+      });
+      const mid = await h.counters.state(k);
+      expect(mid).toMatchObject({ remainingMicros: 4_500, leasedMicros: 3_000, openLeases: 1 });
+      conserved(mid);
+    });
+
+    it('restores spend above the budget as a negative remaining (nothing more is granted)', async () => {
+      const k = period();
+      const many = Array.from({ length: 2_500 }, (_, i) => `e${i}`); // > one SADD chunk
+      expect(
+        await h.counters.restore({
+          ...k,
+          budgetMicros: 1_000,
+          spentMicros: 1_200,
+          spentLeaseId: 'rebuild',
+          spendKeys: many,
+          heldMicros: 0,
+          holdLeaseId: 'hold',
+          holdUntilMs: 0,
+          serverId: 's1',
+        }),
+      ).toBe('restored');
+      expect((await grant(k, 'l', 100)).status).toBe('exhausted');
+      const s = await h.counters.state(k);
+      expect(s).toMatchObject({ remainingMicros: -200, spentMicros: 1_200, openLeases: 0 });
+      conserved(s);
+      expect(
+        (
+          await h.counters.recordSpend({
+            ...k,
+            leaseId: 'rebuild',
+            spendKey: 'e2499',
+            amountMicros: 5,
+          })
+        ).status,
+      ).toBe('duplicate');
+    });
+
     it('counts spend reported after the lease closed as late, from remaining', async () => {
       const k = period();
       await h.counters.setBudget(k, 1_000);

@@ -94,6 +94,14 @@ export function campaignStoreContract(adapter: string, open: () => Promise<Store
       expect(cleared?.frequency_cap).toBeNull();
     });
 
+    it('stores every pacing mode, frontloaded included', async () => {
+      const a = await h.store.create('advertisers', adv('Pacing'));
+      const c = await h.store.create('campaigns', campaign(a.id, { pacing: 'frontloaded' }));
+      expect((await h.store.get('campaigns', c.id))?.pacing).toBe('frontloaded');
+      const u = await h.store.update('campaigns', c.id, { pacing: 'asap' });
+      expect(u?.pacing).toBe('asap');
+    });
+
     it('lists by owner in id order with keyset pagination, hiding archived unless asked', async () => {
       const a = await h.store.create('advertisers', adv('Lister'));
       const other = await h.store.create('advertisers', adv('Other'));

@@ -93,6 +93,25 @@ describe('management API', () => {
     expect(shown.items.map((x: { id: string }) => x.id)).toContain(c.id);
   });
 
+  it('accepts frontloaded pacing on create and patch, and stores it', async () => {
+    const created = await call('POST', '/v1/admin/campaigns', {
+      advertiser_id: 'adv_demo_stride',
+      name: 'Morning rush',
+      pricing_model: 'cpm',
+      bid_micros: 2_000_000,
+      daily_budget_micros: 5_000_000,
+      pacing: 'frontloaded',
+    });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id;
+    expect((await call('GET', `/v1/admin/campaigns/${id}`)).json().pacing).toBe('frontloaded');
+    const even = await call('PATCH', `/v1/admin/campaigns/${id}`, { pacing: 'even' });
+    expect(even.json().pacing).toBe('even');
+    const back = await call('PATCH', `/v1/admin/campaigns/${id}`, { pacing: 'frontloaded' });
+    expect(back.statusCode).toBe(200);
+    expect(back.json().pacing).toBe('frontloaded');
+  });
+
   it('paginates lists with next_after', async () => {
     const page1 = (await call('GET', '/v1/admin/placements?limit=2')).json();
     expect(page1.items.length).toBe(2);
@@ -142,6 +161,7 @@ describe('management API', () => {
       [{ bid_micros: 1.5 }, /bid_micros/],
       [{ bid_micros: '100' }, /bid_micros/],
       [{ targeting: { countries: ['usa'] } }, /countries/],
+      [{ pacing: 'bursty' }, /pacing/],
     ];
     for (const [extra, re] of cases) {
       const res = await call('POST', '/v1/admin/campaigns', {

@@ -74,14 +74,23 @@ describe('BudgetManager with shared counters', () => {
     const m0 = w.managers[0];
     if (m0 === undefined) throw new Error('no manager');
     // Without the rebuild source nothing would bring the counters back; with it the tick
-    // notices the loss and the next setup rebuilds.
+    // notices the loss and the second tick after rebuilds (a whole monitor interval of
+    // settling: fail closed until then).
     await m0.tick();
     const key: CampaignPeriod = { campaignId: w.c.id, period: '2026-06-01' };
+    await m0.tick();
+    expect(await w.counters.state(key)).toBeNull();
+    expect(m0.check(w.c, w.clock.nowMs())).toBe('budget_unavailable');
+    await m0.tick();
     const rebuilt = await w.counters.state(key);
     expect(rebuilt?.spentMicros).toBe(10_000);
     // The outstanding impressions are charged to the hold lease, not lost and not extra.
     await w.fire(2, 0);
     await w.fire(3, 1);
+    await w.checkInvariants();
+    // A duplicate of an impression counted before the loss: the rebuilt counters know its key.
+    await w.fire(0, 1);
+    expect((await w.counters.state(key))?.spentMicros).toBe(20_000);
     await w.checkInvariants();
     for (let n = 0; n < 40; n++) {
       if (await w.decide(n)) await w.fire(w.served.length - 1, n);
@@ -134,5 +143,84 @@ describe('BudgetManager with shared counters', () => {
     expect(served).toBeGreaterThanOrEqual(8);
     expect(served).toBeLessThanOrEqual(9);
     expect(m.check(c, clock.nowMs())).toBe('pacing_throttled');
+  });
+
+  it('even pacing follows the forecast learned from yesterday, not a flat line', async () => {
+    const counters = createMemoryBudgetCounters();
+    const clock = new FakeClock(Date.parse('2026-06-01T00:00:00Z'));
+    const c = campaign({ pacing: 'even', lifetime_budget_micros: null, daily_budget_micros: 1e6 });
+    const m = new BudgetManager({ counters, clock, serverId: 'p', trackingTtlMs: TTL_MS });
+    await m.sync([c]);
+    expect(m.pacingForecast(c.id)?.learnedDays).toBe(0);
+    // Day 1: opportunities only in the evening (18:00-23:59), 10 per hour.
+    for (let hour = 18; hour < 24; hour++) {
+      clock.set(`2026-06-01T${String(hour).padStart(2, '0')}:30:00Z`);
+      for (let i = 0; i < 10; i++) m.check(c, clock.nowMs());
+    }
+    clock.set('2026-06-02T00:00:30Z');
+    await m.tick(); // rolls to day 2: day 1 was whole, it is learned
+    const f = m.pacingForecast(c.id);
+    expect(f?.learnedDays).toBe(1);
+    // Before 18:00 only the floor of each hour (5 % of an average hour, 0.05 / 24 of the day);
+    // the evening hours share the rest: 18 × 0.05 / 24 / (18 × 0.05 / 24 + 1) ≈ 3.6 %.
+    const before18 = (f?.forecast ?? []).slice(0, 18).reduce((a, b) => a + b, 0);
+    expect(before18).toBeCloseTo((18 * 0.05) / 24 / ((18 * 0.05) / 24 + 1), 9);
+  });
+
+  it('catch-up: a campaign back from a long pause re-plans the rest of its day instead of bursting', async () => {
+    const serveAt = async (pauseMs: number): Promise<number> => {
+      const counters = createMemoryBudgetCounters();
+      const clock = new FakeClock(Date.parse('2026-06-01T00:00:00Z'));
+      const c = campaign({
+        pacing: 'even',
+        lifetime_budget_micros: null,
+        daily_budget_micros: 1e6,
+      });
+      const m = new BudgetManager({
+        counters,
+        clock,
+        serverId: 'p',
+        trackingTtlMs: TTL_MS,
+        random: () => 0.5,
+      });
+      await m.sync([c]);
+      await m.sync([]); // paused at 00:00 ...
+      clock.advance(12 * 3_600_000 - pauseMs);
+      await m.sync([]);
+      clock.advance(pauseMs);
+      await m.sync([c]); // ... resumed at 12:00 after `pauseMs` without the campaign
+      let served = 0;
+      for (let n = 0; n < 50; n++) {
+        const ok = m.check(c, clock.nowMs()) === null;
+        if (ok && m.reserve(c, `k${n}`, CHARGE, clock.nowMs() + TTL_MS)) served++;
+      }
+      return served;
+    };
+    // Paused all morning: nothing spent; re-planned from 12:00, the target starts at 0.
+    expect(await serveAt(12 * 3_600_000)).toBeLessThanOrEqual(1);
+  });
+
+  it('catch-up: a short pause keeps the original plan (serves what is behind the curve)', async () => {
+    const counters = createMemoryBudgetCounters();
+    const clock = new FakeClock(Date.parse('2026-06-01T11:59:00Z'));
+    const c = campaign({ pacing: 'even', lifetime_budget_micros: null, daily_budget_micros: 1e6 });
+    const m = new BudgetManager({
+      counters,
+      clock,
+      serverId: 'p',
+      trackingTtlMs: TTL_MS,
+      random: () => 0.5,
+    });
+    await m.sync([c]);
+    await m.sync([]);
+    clock.advance(60_000); // one minute paused: under pauseReplanMs (5 min)
+    await m.sync([c]);
+    let served = 0;
+    for (let n = 0; n < 50; n++) {
+      const ok = m.check(c, clock.nowMs()) === null;
+      if (ok && m.reserve(c, `k${n}`, CHARGE, clock.nowMs() + TTL_MS)) served++;
+    }
+    // Target at 12:00 is half the budget: it serves the whole first lease (5 % = 10 charges).
+    expect(served).toBe(10);
   });
 });

@@ -51,6 +51,7 @@ export class SwappableCounters implements BudgetCounters {
   returnLease: BudgetCounters['returnLease'] = (k, id) => this.inner.returnLease(k, id);
   reclaimExpired: BudgetCounters['reclaimExpired'] = (k, n) => this.inner.reclaimExpired(k, n);
   state: BudgetCounters['state'] = (k) => this.inner.state(k);
+  restore: BudgetCounters['restore'] = (r) => this.inner.restore(r);
 }
 
 interface Served {
@@ -78,10 +79,12 @@ export class World {
 
   rebuild: BudgetRebuildSource = async (key, _budget, day) => {
     let spent = 0;
-    for (const row of this.ledger.values()) {
+    const spends: { key: string; micros: number }[] = [];
+    for (const [k, row] of this.ledger) {
       if (row.campaignId !== key.campaignId) continue;
       if (day !== null && !row.period.includes(key.period)) continue;
       spent += row.micros;
+      spends.push({ key: k, micros: row.micros });
     }
     const returned = new Set(
       this.leaseLog.filter((e) => e.kind === 'return').map((e) => e.leaseId),
@@ -94,7 +97,7 @@ export class World {
       held += e.micros;
       until = Math.max(until, e.expiresAtMs);
     }
-    return { spentMicros: spent, heldMicros: held, heldUntilMs: until };
+    return { spentMicros: spent, heldMicros: held, heldUntilMs: until, spends };
   };
 
   newManager(i: number): BudgetManager {
@@ -108,7 +111,9 @@ export class World {
       leaseServeWindowMs: 30_000,
       expiryGraceMs: 1_000,
       chunkFraction: 0.1,
-      onLease: (e) => this.leaseLog.push(e),
+      onLease: (e) => {
+        this.leaseLog.push(e);
+      },
       rebuild: this.rebuild,
     });
   }

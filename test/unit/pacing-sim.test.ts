@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryBudgetCounters } from '../../src/adapters/memory/budget-counters.js';
 import {
+  DIURNAL_SHAPE,
   simulatePacing,
   type PacingSimOptions,
   type SimCampaign,
@@ -105,6 +106,34 @@ describe('pacing simulator', () => {
     expect(c.leasedAtEndMicros).toBeGreaterThan(0);
     expect(c.spentMicros).toBeLessThan(b.spentMicros);
     expect(c.spentMicros).toBeLessThanOrEqual(c.budgetMicros);
+  });
+
+  it('diurnal traffic: from day 2 even and frontloaded follow the learned-forecast curve within 3 % at p95', async () => {
+    const r = await simulatePacing(
+      opts({
+        hourlyShape: DIURNAL_SHAPE,
+        dailyNoise: 0.1,
+        days: 2,
+        campaigns: campaigns(3_000), // supply 12 000 a day: 4× the budget
+      }),
+    );
+    expect(r.ledgerCounterDiffMicros).toBe(0);
+    const paced = r.days.filter((d) => d.pacing !== 'asap');
+    expect(paced).toHaveLength(4);
+    for (const d of paced) {
+      expect(d.overspendMicros).toBe(0);
+      expect(d.liveProcesses).toBe(3);
+      if (d.day === '2026-06-01') {
+        // Day 1: nothing learned yet, the flat curve; diurnal traffic cannot follow it.
+        expect(d.learnedForecastProcesses).toBe(0);
+        expect(d.p95AbsDeviationVsTrafficPct ?? 0).toBeGreaterThan(EVEN_TOLERANCE_PCT);
+      } else {
+        expect(d.learnedForecastProcesses).toBe(3);
+        expect(d.p95AbsDeviationPct ?? Infinity).toBeLessThanOrEqual(EVEN_TOLERANCE_PCT);
+        // The learned curve is not the flat one: at 06:00 it is well below 6/24 = 25 %.
+        if (d.pacing === 'even') expect(d.hourlyTargetPct[5] ?? 100).toBeLessThan(15);
+      }
+    }
   });
 
   it('is deterministic for a seed', async () => {

@@ -11,6 +11,7 @@ import type {
   GrantLeaseResult,
   ReclaimResult,
   RecordSpendRequest,
+  RestoreRequest,
   ReturnLeaseResult,
   SpendStatus,
 } from '../../ports/budget-counters.js';
@@ -43,6 +44,19 @@ function micros(name: string, v: number): number {
     throw new RangeError(`${name} must be a non-negative safe integer of micros`);
   }
   return v;
+}
+
+/** A new open lease (the caller has moved the micros into `leased`). */
+function addOpenLease(
+  c: Counters,
+  leaseId: string,
+  micros: number,
+  expiresAtMs: number,
+  serverId: string,
+): void {
+  const lease: Lease = { grantedMicros: micros, spentMicros: 0, open: true, expiresAtMs, serverId };
+  c.leases.set(leaseId, lease);
+  c.openLeases.add(lease);
 }
 
 export class MemoryBudgetCounters implements BudgetCounters {
@@ -110,15 +124,7 @@ export class MemoryBudgetCounters implements BudgetCounters {
     }
     c.remaining -= granted;
     c.leased += granted;
-    const lease: Lease = {
-      grantedMicros: granted,
-      spentMicros: 0,
-      open: true,
-      expiresAtMs: req.expiresAtMs,
-      serverId: req.serverId,
-    };
-    c.leases.set(req.leaseId, lease);
-    c.openLeases.add(lease);
+    addOpenLease(c, req.leaseId, granted, req.expiresAtMs, req.serverId);
     return {
       status: 'granted',
       grantedMicros: granted,
@@ -184,5 +190,37 @@ export class MemoryBudgetCounters implements BudgetCounters {
   async state(key: CampaignPeriod): Promise<BudgetState | null> {
     const c = this.get(key);
     return c === undefined ? null : this.snapshot(c);
+  }
+
+  async restore(req: RestoreRequest): Promise<'restored' | 'exists'> {
+    const b = micros('budgetMicros', req.budgetMicros);
+    const s = micros('spentMicros', req.spentMicros);
+    const h = micros('heldMicros', req.heldMicros);
+    const open = req.openLeases ?? [];
+    const leased = open.reduce((a, l) => a + micros('lease micros', l.micros), h);
+    if (this.get(req) !== undefined) return 'exists';
+    const c: Counters = {
+      budget: b,
+      remaining: b - s - leased,
+      leased,
+      spent: s,
+      leases: new Map(),
+      openLeases: new Set(),
+      spendKeys: new Set(req.spendKeys),
+    };
+    // The spent lease exists even when s = 0: late spend of lost leases can be recorded on it.
+    c.leases.set(req.spentLeaseId, {
+      grantedMicros: s,
+      spentMicros: s,
+      open: false,
+      expiresAtMs: 0,
+      serverId: req.serverId,
+    });
+    if (h > 0) addOpenLease(c, req.holdLeaseId, h, req.holdUntilMs, req.serverId);
+    for (const l of open) {
+      if (l.micros > 0) addOpenLease(c, l.leaseId, l.micros, l.expiresAtMs, l.serverId);
+    }
+    this.periods.set(`${req.campaignId}\u0000${req.period}`, c);
+    return 'restored';
   }
 }

@@ -65,6 +65,53 @@ export class PgBudgetLedger {
     return Number(rows[0]?.s ?? 0);
   }
 
+  /** The ledger rows of a campaign in a range (null: all), as (event key, spend) pairs. */
+  async spendRows(
+    campaignId: string,
+    range: { fromMs: number; toMs: number } | null,
+  ): Promise<{ key: string; micros: number }[]> {
+    const rows =
+      range === null
+        ? await this.db.query<{ k: string; s: string }>(
+            `SELECT event_key AS k, spend_micros::text AS s FROM ledger_events
+              WHERE campaign_id = $1 AND spend_micros > 0`,
+            [campaignId],
+          )
+        : await this.db.query<{ k: string; s: string }>(
+            `SELECT event_key AS k, spend_micros::text AS s FROM ledger_events
+              WHERE campaign_id = $1 AND spend_micros > 0 AND occurred_at >= $2 AND occurred_at < $3`,
+            [campaignId, new Date(range.fromMs).toISOString(), new Date(range.toMs).toISOString()],
+          );
+    return rows.map((r) => ({ key: r.k, micros: Number(r.s) }));
+  }
+
+  /** The open leases themselves (grants with no return that have not expired). */
+  async openLeaseRows(
+    campaignId: string,
+    period: string,
+    nowMs: number,
+  ): Promise<{ leaseId: string; micros: number; expiresAtMs: number; serverId: string }[]> {
+    const rows = await this.db.query<{
+      id: string;
+      m: string;
+      until: Date | string;
+      server: string;
+    }>(
+      `SELECT g.lease_id AS id, g.micros::text AS m, g.expires_at AS until, g.server_id AS server
+         FROM budget_lease_events g
+        WHERE g.kind = 'grant' AND g.campaign_id = $1 AND g.period = $2 AND g.expires_at > $3
+          AND NOT EXISTS (SELECT 1 FROM budget_lease_events r
+                           WHERE r.kind = 'return' AND r.lease_id = g.lease_id)`,
+      [campaignId, period, new Date(nowMs).toISOString()],
+    );
+    return rows.map((r) => ({
+      leaseId: r.id,
+      micros: Number(r.m),
+      expiresAtMs: new Date(r.until).getTime(),
+      serverId: r.server,
+    }));
+  }
+
   async openLeases(
     campaignId: string,
     period: string,

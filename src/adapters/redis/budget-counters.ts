@@ -21,6 +21,7 @@ import type {
   GrantStatus,
   ReclaimResult,
   RecordSpendRequest,
+  RestoreRequest,
   ReturnLeaseResult,
   SpendStatus,
 } from '../../ports/budget-counters.js';
@@ -137,6 +138,32 @@ export class RedisBudgetCounters implements BudgetCounters {
       [String(Math.floor(nowMs))],
     )) as [number, number];
     return { leases: num(reply[0]), returnedMicros: num(reply[1]) };
+  }
+
+  async restore(req: RestoreRequest): Promise<'restored' | 'exists'> {
+    const k = this.keys(req);
+    const reply = await luaScript('budget-restore').run(
+      this.client,
+      [k.budget, k.leases, k.leaseExp, k.spends],
+      [
+        micros('budgetMicros', req.budgetMicros),
+        micros('spentMicros', req.spentMicros),
+        micros('heldMicros', req.heldMicros),
+        String(Math.floor(req.holdUntilMs)),
+        req.spentLeaseId,
+        req.holdLeaseId,
+        req.serverId,
+        String((req.openLeases ?? []).length),
+        ...(req.openLeases ?? []).flatMap((l) => [
+          l.leaseId,
+          micros('lease micros', l.micros),
+          String(Math.floor(l.expiresAtMs)),
+          l.serverId,
+        ]),
+        ...req.spendKeys,
+      ],
+    );
+    return reply === 'restored' ? 'restored' : 'exists';
   }
 
   async state(key: CampaignPeriod): Promise<BudgetState | null> {

@@ -9,7 +9,8 @@
 
 export type EntityStatus = 'active' | 'paused' | 'archived';
 export type PricingModel = 'cpm' | 'cpc' | 'cpa';
-export type PacingMode = 'even' | 'asap';
+/** Budget pacing (src/core/pacing/target-curve.ts): follow traffic, spend at once, or morning-heavy. */
+export type PacingMode = 'even' | 'asap' | 'frontloaded';
 export type DeviceType = 'desktop' | 'mobile' | 'tablet' | 'ctv' | 'other';
 export type CreativeFormat = 'banner' | 'video' | 'native';
 export type CreativeApproval = 'pending' | 'approved' | 'rejected';

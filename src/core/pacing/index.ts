@@ -3,3 +3,4 @@ export * from './local-day.js';
 export * from './target-curve.js';
 export * from './throttle.js';
 export * from './local-lease.js';
+export * from './traffic.js';

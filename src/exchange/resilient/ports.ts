@@ -50,6 +50,7 @@ export function guardBudgetCounters(inner: BudgetCounters, g: DependencyGuard): 
     returnLease: (key, leaseId) => g.run(() => inner.returnLease(key, leaseId)),
     reclaimExpired: (key, nowMs) => g.run(() => inner.reclaimExpired(key, nowMs)),
     state: (key) => g.run(() => inner.state(key)),
+    restore: (req) => g.run(() => inner.restore(req)),
   };
 }
 

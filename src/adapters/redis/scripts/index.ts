@@ -12,6 +12,7 @@ import type { Cluster, Redis } from 'ioredis';
 export type ScriptName =
   | 'budget-set'
   | 'budget-state'
+  | 'budget-restore'
   | 'lease-grant'
   | 'spend-record'
   | 'lease-return'
