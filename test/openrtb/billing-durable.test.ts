@@ -1,5 +1,5 @@
 /**
- * Durable billing notices (burl): pending notices live in `rtb_billing_notices` (migration 006)
+ * Durable billing notices (burl): pending notices live in `rtb_billing_notices` (migration 007)
  * and are resumed, idempotently and with their backoff, by the next process after a shutdown or
  * a crash. Each "process" is a new BillingNotifier on the same database; the clock is a
  * variable and sleeps end only at close, so nothing depends on real time. On PGlite, and on
