@@ -11,6 +11,7 @@ import { DSP_DEFAULTS, type DspConfig } from '../../bidders/types.js';
 import type { ExchangeRates, Prediction } from '../../core/auction/index.js';
 import type { BreakerConfig } from '../../core/resilience/circuit-breaker.js';
 import type { TimeoutPolicy } from '../../core/resilience/deadline.js';
+import { newEvent, type AnyEvent } from '../../ports/event-log.js';
 import type { FrequencyCounters } from '../../ports/frequency-counters.js';
 import type { BudgetManager } from '../budget.js';
 import type { ServingIndex } from '../serving-index.js';
@@ -80,6 +81,11 @@ export function assembleRtb(deps: {
   budgets?: BudgetManager;
   /** Frequency counters for internal demand's caps; absent: caps not enforced. */
   frequency?: FrequencyCounters;
+  /**
+   * Win, loss and billing events (issue 7) into the bounded publisher: fire-and-forget, never
+   * awaited on the auction or decision path; absent: none are emitted.
+   */
+  emit?: (event: AnyEvent) => void;
 }): RtbAssembly {
   const o = deps.options;
   const monoMs = (): number => performance.now();
@@ -127,6 +133,7 @@ export function assembleRtb(deps: {
     monoMs,
     wallMs: deps.wallMs,
     config: auctionConfig,
+    ...(deps.emit !== undefined ? { emit: deps.emit } : {}),
   });
   const billing =
     notices === null
@@ -156,11 +163,29 @@ export function assembleRtb(deps: {
               : {}),
           },
           onReport: (r) => metrics?.observeDecision(r),
+          ...(deps.emit !== undefined ? { emit: deps.emit } : {}),
         });
   return {
     service,
     onImpression: (e) => {
-      if (e.inserted && e.claims.bu !== undefined) billing?.notify(e.claims.d, e.claims.bu);
+      if (!e.inserted || e.claims.bu === undefined) return;
+      const { d, ds, pr } = e.claims;
+      const emit = deps.emit;
+      billing?.notify(
+        d,
+        e.claims.bu,
+        emit === undefined
+          ? undefined
+          : (outcome) =>
+              emit(
+                newEvent('billing', `billing:${d}`, deps.wallMs(), {
+                  decision_id: d,
+                  bidder: ds ?? '',
+                  price_micros: pr,
+                  outcome,
+                }),
+              ),
+      );
     },
     billing,
     decisionDemand,

@@ -20,6 +20,8 @@
  */
 
 export type BillingResult = 'ok' | 'retried' | 'failed' | 'dropped' | 'duplicate' | 'abandoned';
+/** How one billing notice ended (the `billing` event's outcome, src/ports/event-log.ts). */
+export type BillingOutcome = 'ok' | 'failed' | 'abandoned' | 'dropped';
 
 export interface BillingOptions {
   maxAttempts: number;
@@ -76,36 +78,48 @@ export class BillingNotifier {
     return this.pending;
   }
 
-  /** Bills decision `decisionId` through `url` (macros already substituted), at most once. */
-  notify(decisionId: string, url: string): void {
+  /**
+   * Bills decision `decisionId` through `url` (macros already substituted), at most once.
+   * `onDone` hears the notice's final outcome (not for a duplicate, nor after close()).
+   */
+  notify(decisionId: string, url: string, onDone?: (outcome: BillingOutcome) => void): void {
     if (this.abort.signal.aborted) return;
     if (this.seen.has(decisionId)) return this.deps.onResult?.('duplicate');
-    if (this.pending >= this.opts.maxQueue) return this.deps.onResult?.('dropped');
+    if (this.pending >= this.opts.maxQueue) {
+      onDone?.('dropped');
+      return this.deps.onResult?.('dropped');
+    }
     this.seen.add(decisionId);
     if (this.seen.size > this.opts.dedupSize) {
       const oldest = this.seen.values().next().value;
       if (oldest !== undefined) this.seen.delete(oldest);
     }
     this.pending++;
-    const p = this.run(url).finally(() => {
-      this.pending--;
-      this.inFlight.delete(p);
-    });
+    const p = this.run(url)
+      .then((outcome) => onDone?.(outcome))
+      .finally(() => {
+        this.pending--;
+        this.inFlight.delete(p);
+      });
     this.inFlight.add(p);
   }
 
-  private async run(url: string): Promise<void> {
+  private async run(url: string): Promise<BillingOutcome> {
     const sleep = this.deps.sleep ?? defaultSleep;
     const random = this.deps.random ?? Math.random;
+    const done = (outcome: BillingOutcome): BillingOutcome => {
+      this.deps.onResult?.(outcome);
+      return outcome;
+    };
     for (let attempt = 1; ; attempt++) {
       const r = await this.deps.send(url);
-      if (r === 'ok') return this.deps.onResult?.('ok');
-      if (attempt >= this.opts.maxAttempts) return this.deps.onResult?.('failed');
-      if (this.abort.signal.aborted) return this.deps.onResult?.('abandoned');
+      if (r === 'ok') return done('ok');
+      if (attempt >= this.opts.maxAttempts) return done('failed');
+      if (this.abort.signal.aborted) return done('abandoned');
       this.deps.onResult?.('retried');
       const delay = Math.min(this.opts.baseDelayMs * 2 ** (attempt - 1), this.opts.maxDelayMs);
       await sleep(delay * (0.5 + random() / 2), this.abort.signal);
-      if (this.abort.signal.aborted) return this.deps.onResult?.('abandoned');
+      if (this.abort.signal.aborted) return done('abandoned');
     }
   }
 
