@@ -119,9 +119,10 @@ export interface ExternalDemandCall {
   bids(): Promise<AuctionBid[]>;
   /**
    * After the auction: loss notices for losing DSP bids; when a DSP bid won, its win notice and
-   * the Fill with its markup (else null).
+   * the Fill with its markup (else null). `profileKey`: the request's hashed profile key
+   * (./user-key.ts), signed into a DSP ad's impression token as `pu` for per-user engagement.
    */
-  settle(outcome: AuctionResult, newId: () => string): Fill | null;
+  settle(outcome: AuctionResult, newId: () => string, profileKey?: string | null): Fill | null;
 }
 
 /** Options of one decide() call. */
@@ -609,7 +610,7 @@ export class DecisionService {
       }
     }
     const top = outcome.winners[0];
-    const dspFill = external === null ? null : external.settle(outcome, this.newId);
+    const dspFill = external === null ? null : external.settle(outcome, this.newId, profileKey);
     if (dspFill !== null) {
       const e = explain();
       return { kind: 'fill', fill: dspFill, ...(e ? { explain: e } : {}) };

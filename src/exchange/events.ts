@@ -1,9 +1,13 @@
 /**
- * Impression and click events: verify the signed token, then append one ledger row per
- * (kind, decision) — the idempotency key — with the spend it carries:
+ * Impression, click and conversion events: verify the signed token, then append one ledger
+ * row per (kind, decision) — the idempotency key — with the spend it carries:
  *   impression: cpm campaigns pay price/1000 (half-up to micros); others pay 0;
- *   click:      cpc campaigns pay the click price; others pay 0.
- * CPA conversions arrive with the conversion-tracking issue.
+ *   click:      cpc campaigns pay the click price; others pay 0;
+ *   conversion: cpa campaigns pay the action price; others pay 0. A conversion is reported
+ *               with the decision's CLICK token (the advertiser's postback carries it from the
+ *               landing URL) and the advertiser's conversion id; one conversion is charged per
+ *               decision (key `conversion:<decision id>`): a second postback, with the same or
+ *               another conversion id, is a duplicate and charges nothing.
  *
  * With an event pipeline (issue 7) the row is not written here: the event is appended to the
  * event log through the bounded publisher and the ledger writer (src/stream/ledger-writer.ts)
@@ -43,7 +47,7 @@ import {
 import type { FrequencyCounters } from '../ports/frequency-counters.js';
 import type { BudgetCounters } from '../ports/budget-counters.js';
 import { holdLeaseId, rebuildLeaseId, type BudgetManager } from './budget.js';
-import type { Ledger } from '../ports/ledger.js';
+import type { Ledger, LedgerEventKind } from '../ports/ledger.js';
 import type { TrackingClaims, TrackingSigner } from './tracking.js';
 
 export interface EventServiceDeps {
@@ -112,9 +116,18 @@ export class EventService {
     return this.record('click', claims, spend, nowMs);
   }
 
+  /** A conversion postback: the decision's click token and the advertiser's conversion id. */
+  async conversion(token: string, conversionId: string): Promise<RecordedEvent> {
+    const nowMs = this.deps.clock.nowMs();
+    const claims = this.deps.signer.verify(token, 'clk', nowMs);
+    const spend = claims.m === 'cpa' ? claims.pr : 0;
+    if (spend > 0) await this.recordBudgetSpend('conversion', claims, spend);
+    return this.record('conversion', claims, spend, nowMs, conversionId);
+  }
+
   /** The reservation becomes spend in the budget counters (see the notes at the top). */
   private async recordBudgetSpend(
-    kind: 'impression' | 'click',
+    kind: LedgerEventKind,
     claims: TrackingClaims,
     spend: number,
   ): Promise<void> {
@@ -161,10 +174,11 @@ export class EventService {
   }
 
   private async record(
-    kind: 'impression' | 'click',
+    kind: LedgerEventKind,
     claims: TrackingClaims,
     spend: number,
     nowMs: number,
+    conversionId = '',
   ): Promise<RecordedEvent> {
     const pipeline = this.deps.pipeline;
     const occurred_at = new Date(nowMs).toISOString();
@@ -183,36 +197,45 @@ export class EventService {
       });
       return { claims, inserted, spend_micros: spend };
     }
-    const event: EventEnvelope<'impression' | 'click'> = {
-      id,
-      type: kind,
-      v: EVENT_SCHEMA_VERSIONS[kind],
-      occurred_at,
-      data: {
-        decision_id: claims.d,
-        advertiser_id: claims.a,
-        campaign_id: claims.c,
-        creative_id: claims.cr,
-        placement_id: claims.p,
-        spend_micros: spend,
-        ...(claims.pu !== undefined ? { user_key: claims.pu } : {}),
-      },
+    const ad = {
+      decision_id: claims.d,
+      advertiser_id: claims.a,
+      campaign_id: claims.c,
+      creative_id: claims.cr,
+      placement_id: claims.p,
+      spend_micros: spend,
     };
+    const event: LedgerEnvelope =
+      kind === 'conversion'
+        ? {
+            id,
+            type: kind,
+            v: EVENT_SCHEMA_VERSIONS[kind],
+            occurred_at,
+            data: { ...ad, conversion_id: conversionId },
+          }
+        : {
+            id,
+            type: kind,
+            v: EVENT_SCHEMA_VERSIONS[kind],
+            occurred_at,
+            data: { ...ad, ...(claims.pu !== undefined ? { user_key: claims.pu } : {}) },
+          };
     const inserted = await recordThrough(pipeline, event);
     return { claims, inserted, spend_micros: spend };
   }
 }
 
+type LedgerEnvelope =
+  EventEnvelope<'impression'> | EventEnvelope<'click'> | EventEnvelope<'conversion'>;
+
 /** The idempotency key of an event: one per (kind, decision). */
-function eventKey(kind: 'impression' | 'click', claims: TrackingClaims): string {
+function eventKey(kind: LedgerEventKind, claims: TrackingClaims): string {
   return `${kind}:${claims.d}`;
 }
 
 /** Appends the event and waits for its durable record (see the notes at the top). */
-async function recordThrough(
-  pipeline: EventPipeline,
-  event: EventEnvelope<'impression' | 'click'>,
-): Promise<boolean> {
+async function recordThrough(pipeline: EventPipeline, event: LedgerEnvelope): Promise<boolean> {
   // Registered before the append, so a fast commit cannot be missed.
   const commit = pipeline.durable ? null : pipeline.awaitCommit(event.id);
   try {

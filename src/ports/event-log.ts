@@ -77,19 +77,42 @@ export interface EventPayloads {
   impression: AdRef & { spend_micros: number; user_key?: string };
   click: AdRef & { spend_micros: number; user_key?: string };
   conversion: AdRef & { spend_micros: number; conversion_id: string };
-  /** An external bid won (OpenRTB win notice, `nurl`). */
-  win: { decision_id: string; bidder: string; price_micros: number };
-  /** An external bid lost, with its IAB loss reason code (`lurl`). */
-  loss: { decision_id: string; bidder: string; loss_reason: LossReason };
-  /** A billable external impression (OpenRTB billing notice, `burl`). */
-  billing: { decision_id: string; bidder: string; price_micros: number };
-  /** A budget lease granted to, returned by or expired on one ad server. */
+  /**
+   * A DSP bid won one of our decisions (`POST /v1/decisions`; the win notice `nurl` fires at
+   * the same moment). `auction_id` is the BidRequest id sent to the DSPs. Id `win:<decision>`.
+   */
+  win: { decision_id: string; auction_id: string; bidder: string; price_micros: number };
+  /**
+   * A DSP bid lost or was rejected, with its IAB loss reason (the `lurl` moment), in a decision
+   * or an `/openrtb2/auction`. Keyed by the auction: a lost bid may belong to a no-fill.
+   * Id `loss:<auction id>:<bidder>:<bid id>`.
+   */
+  loss: { auction_id: string; bidder: string; bid_id: string; loss_reason: LossReason };
+  /**
+   * The outcome of a DSP ad's billing notice (`burl`, fired on its first impression, retried,
+   * src/exchange/rtb/billing.ts): sent (`ok`), given up after its attempts (`failed`), left at
+   * shutdown (`abandoned`) or never sent because the queue was full (`dropped`).
+   * Id `billing:<decision id>`.
+   */
+  billing: {
+    decision_id: string;
+    bidder: string;
+    price_micros: number;
+    outcome: 'ok' | 'failed' | 'abandoned' | 'dropped';
+  };
+  /**
+   * A budget lease granted to or returned by one ad server (src/exchange/budget.ts `onLease`;
+   * the lease table in the ledger database holds the same facts). Id `lease:<lease id>:<action>`.
+   * An expiry is not an event of its own: an unreturned lease simply passes `expires_at`.
+   */
   lease: {
     lease_id: string;
     campaign_id: string;
+    period: string;
     server_id: string;
-    action: 'grant' | 'return' | 'expire';
+    action: 'grant' | 'return';
     amount_micros: number;
+    expires_at?: string;
   };
   /** Drop a cached key everywhere (L1 in every process, L2). `version` is the new version. */
   invalidation: {
@@ -97,6 +120,22 @@ export interface EventPayloads {
     key: string;
     version?: number;
     reason: InvalidationReason;
+  };
+}
+
+/** The envelope of a new event of the current schema version (ids: see each payload). */
+export function newEvent<T extends EventType>(
+  type: T,
+  id: string,
+  atMs: number,
+  data: EventPayloads[T],
+): EventEnvelope<T> {
+  return {
+    id,
+    type,
+    v: EVENT_SCHEMA_VERSIONS[type],
+    occurred_at: new Date(atMs).toISOString(),
+    data,
   };
 }
 

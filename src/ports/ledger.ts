@@ -1,4 +1,4 @@
-export type LedgerEventKind = 'impression' | 'click';
+export type LedgerEventKind = 'impression' | 'click' | 'conversion';
 
 /** One billable (or zero-charge) event; spend is integer micros, never negative. */
 export interface LedgerEvent {

@@ -209,5 +209,13 @@ export const AD_REQUEST = obj(
 );
 
 export const TOKEN_QUERY = obj({ t: { type: 'string', minLength: 1, maxLength: 4096 } }, ['t']);
+/** A conversion postback: the decision's click token and the advertiser's conversion id. */
+export const CONVERSION_QUERY = obj(
+  {
+    t: { type: 'string', minLength: 1, maxLength: 4096 },
+    cid: { type: 'string', minLength: 1, maxLength: 128 },
+  },
+  ['t', 'cid'],
+);
 
 export const STATUS_ENUM = status;

@@ -1,11 +1,11 @@
 /**
- * WindowedAggregates: the stream consumer that turns impression and click events into
- * near-real-time features (issue 7 item 6b), written to the FeatureStore with TTLs:
+ * WindowedAggregates: the stream consumer that turns impression and click (and, for spend,
+ * conversion) events into near-real-time features (issue 7 item 6b), written to the FeatureStore with TTLs:
  *
  * - per ad (creative): `impressions_1h`, `clicks_1h`, `ctr_1h` over the last hour (one-minute
  *   buckets), entity `ad:<creative_id>`, TTL 1 h;
- * - per advertiser: `spend_1h_micros` (the spend pace over the last hour) and
- *   `spend_today_micros` (since 00:00 UTC), entity `advertiser:<advertiser_id>`, TTL 24 h;
+ * - per advertiser (impression, click and CPA conversion spend): `spend_1h_micros` (the spend
+ *   pace over the last hour) and `spend_today_micros` (since 00:00 UTC), entity `advertiser:<advertiser_id>`, TTL 24 h;
  * - per user (events v2 carry `user_key`, the hashed profile key — never a raw id):
  *   `impressions_7d`, `clicks_7d`, `ctr_7d` over the last 7 days (7 daily buckets, so the
  *   window is 6–7 days deep), entity `user:<user_key>`, TTL 7 days. The daily buckets are
@@ -40,7 +40,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SlidingSums } from '../core/aggregates/sliding-window.js';
 import type { Clock } from '../ports/clock.js';
-import type { AnyEvent, EventConsumer, EventLog } from '../ports/event-log.js';
+import type { AnyEvent, EventConsumer, EventEnvelope, EventLog } from '../ports/event-log.js';
 import type { FeatureStore, Features } from '../ports/feature-store.js';
 
 const MIN = 60_000;
@@ -92,7 +92,7 @@ export class WindowedAggregates {
   /** Opens this process's consumer (new events only). */
   async open(): Promise<void> {
     this.consumer ??= await this.opts.log.consumer('aggregates', {
-      types: ['impression', 'click', 'invalidation'],
+      types: ['impression', 'click', 'conversion', 'invalidation'],
       deliver: 'new',
       ephemeral: true,
       ackWaitMs: 10_000,
@@ -186,10 +186,21 @@ export class WindowedAggregates {
   }
 
   private count(e: AnyEvent, users: ReadonlySet<string>): void {
-    if (e.type !== 'impression' && e.type !== 'click') return;
+    if (e.type !== 'impression' && e.type !== 'click' && e.type !== 'conversion') return;
     const at = Date.parse(e.occurred_at);
     if (!Number.isFinite(at)) return;
     this.stats.events++;
+    const d = e.data;
+    if (e.type !== 'conversion') this.countEngagement(e, users, at);
+    this.countSpend(d, at);
+  }
+
+  /** An impression or click in its user's week and its ad's hour (CTR). */
+  private countEngagement(
+    e: EventEnvelope<'impression'> | EventEnvelope<'click'>,
+    users: ReadonlySet<string>,
+    at: number,
+  ): void {
     const d = e.data;
     const u = d.user_key;
     if (u !== undefined && users.has(u) && !this.erased.has(u)) {
@@ -206,6 +217,10 @@ export class WindowedAggregates {
     }
     ad.add(at, e.type === 'impression' ? [1, 0] : [0, 1]);
     this.dirtyAds.add(d.creative_id);
+  }
+
+  /** Spend pace: impression, click and (CPA) conversion spend per advertiser. */
+  private countSpend(d: { advertiser_id: string; spend_micros: number }, at: number): void {
     if (d.spend_micros > 0) {
       let adv = this.advertisers.get(d.advertiser_id);
       if (adv === undefined) {

@@ -4,11 +4,11 @@
  *
  * Every event that does not become a row says why, from a closed enum.
  */
-import type { LedgerEvent } from '../ports/ledger.js';
+import type { LedgerEvent, LedgerEventKind } from '../ports/ledger.js';
 import { EVENT_SCHEMA_VERSIONS, type AnyEvent } from '../ports/event-log.js';
 
 export const LedgerSkipReason = {
-  /** Not an impression or click (decisions, wins, leases … are for other consumers). */
+  /** Not an impression, click or conversion (decisions, wins, leases … are for others). */
   NotLedgerKind: 'not_ledger_kind',
   /** A schema version this writer does not know (a newer producer): retried later, not acked. */
   UnsupportedVersion: 'unsupported_version',
@@ -23,12 +23,12 @@ export type LedgerMapping = { row: LedgerEvent } | { skip: LedgerSkipReason };
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
 /** The ledger's idempotency key for a tracking event: one row per (kind, decision). */
-export function ledgerKey(kind: 'impression' | 'click', decisionId: string): string {
+export function ledgerKey(kind: LedgerEventKind, decisionId: string): string {
   return `${kind}:${decisionId}`;
 }
 
 export function toLedgerRow(e: AnyEvent): LedgerMapping {
-  if (e.type !== 'impression' && e.type !== 'click')
+  if (e.type !== 'impression' && e.type !== 'click' && e.type !== 'conversion')
     return { skip: LedgerSkipReason.NotLedgerKind };
   // v2 added only the optional user_key (not a ledger column), so v1 events still map.
   if (e.v !== 1 && e.v !== EVENT_SCHEMA_VERSIONS[e.type])
@@ -45,6 +45,7 @@ export function toLedgerRow(e: AnyEvent): LedgerMapping {
     !Number.isSafeInteger(d.spend_micros) ||
     d.spend_micros < 0 ||
     Number.isNaN(Date.parse(e.occurred_at)) ||
+    (e.type === 'conversion' && !nonEmpty(d.conversion_id)) ||
     e.id !== ledgerKey(e.type, d.decision_id)
   ) {
     return { skip: LedgerSkipReason.InvalidPayload };

@@ -1,5 +1,6 @@
 /**
- * LedgerWriter: the stream consumer that turns impression and click events into ledger rows.
+ * LedgerWriter: the stream consumer that turns impression, click and conversion events into
+ * ledger rows.
  *
  * Exactly-once charging = at-least-once delivery (the durable consumer redelivers anything not
  * acked: crash, timeout, nak) + idempotent inserts (PgLedger: one row per event_key,
@@ -113,7 +114,7 @@ export class LedgerWriter {
   start(): Promise<void> {
     this.starting ??= (async () => {
       this.consumer = await this.opts.log.consumer(this.opts.consumerName, {
-        types: ['impression', 'click'],
+        types: ['impression', 'click', 'conversion'],
         ackWaitMs: this.opts.ackWaitMs,
       });
       this.stopping = false;

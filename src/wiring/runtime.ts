@@ -74,7 +74,7 @@ import { DecisionTracer } from '../exchange/resilient/tracing.js';
 import { tracingFromConfig, type TracingHandle } from './tracing.js';
 import type { BudgetCounters } from '../ports/budget-counters.js';
 import type { Clock } from '../ports/clock.js';
-import type { EventLog } from '../ports/event-log.js';
+import { newEvent, type EventLog } from '../ports/event-log.js';
 import type { FrequencyCounters } from '../ports/frequency-counters.js';
 import type { DependencyCheck } from '../ports/health.js';
 import type { Ledger } from '../ports/ledger.js';
@@ -402,6 +402,19 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     // A grant serves only once its row is written (awaited by the manager; a failed write
     // returns the lease unused); returns are written in the background.
     onLease: (e) => {
+      // The lease event: offered to the bounded publisher, never awaited (the lease table
+      // below stays the record budgets are rebuilt from).
+      pipeline.offer(
+        newEvent('lease', `lease:${e.leaseId}:${e.kind}`, e.atMs, {
+          lease_id: e.leaseId,
+          campaign_id: e.campaignId,
+          period: e.period,
+          server_id: e.serverId,
+          action: e.kind,
+          amount_micros: e.micros,
+          ...(e.kind === 'grant' ? { expires_at: new Date(e.expiresAtMs).toISOString() } : {}),
+        }),
+      );
       const write = budgetLedger.recordLease({
         ...e,
         expiresAtMs: e.kind === 'grant' ? e.expiresAtMs : null,
@@ -474,6 +487,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     frequency,
     billingOutbox: createPgBillingOutbox(storage.driver),
     onBillingStoreError: (e) => onBillingStoreError(e),
+    // Win / loss / billing events: offered to the bounded publisher, never awaited.
+    emit: (e) => void pipeline.offer(e),
   });
   closers.push(() => rtb.close());
   // Each fill's feature input, for training from the ledger without skew (issue 5). Off by

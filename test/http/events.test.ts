@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
-import { pathOf, startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+import { ADMIN_KEY, pathOf, startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 let rt: TestRuntime;
 beforeAll(async () => {
@@ -17,6 +17,7 @@ async function decision(body: object = DEMO_REQUEST) {
     decision_id: string;
     campaign_id: string;
     tracking: { impression_url: string; click_url: string };
+    price: { model: string; price_micros: number };
   };
 }
 
@@ -96,5 +97,60 @@ describe('tracking events', () => {
     const res = await rt.app.inject({ url: '/v1/events/impression' });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('ADS_ERR_VALIDATION');
+  });
+
+  it('a CPA conversion goes through the event log and is charged once in the ledger, even sent twice', async () => {
+    // Pacing 'asap' so the $12 CPA bid is not throttled by the demo's even pacing at start.
+    const paced = await rt.app.inject({
+      method: 'PATCH',
+      url: '/v1/admin/campaigns/cmp_demo_stride_signups',
+      headers: { 'x-api-key': ADMIN_KEY },
+      payload: { pacing: 'asap', daily_budget_micros: 1_000_000_000 },
+    });
+    expect(paced.statusCode).toBe(200);
+    const d = await decision({ ...DEMO_REQUEST, placement_id: 'plc_demo_native' });
+    expect(d.campaign_id).toBe('cmp_demo_stride_signups');
+    expect(d.price.model).toBe('cpa');
+    const charge = d.price.price_micros; // the cleared price per action
+    expect(charge).toBeGreaterThan(0);
+    const consumer = await rt.userData.eventLog.consumer('test-conversions', {
+      types: ['conversion'],
+      deliver: 'new',
+    });
+    const before = await rt.ledger.totals({ campaign_id: d.campaign_id, kind: 'conversion' });
+    const t = encodeURIComponent(new URL(d.tracking.click_url).searchParams.get('t') ?? '');
+    const first = await rt.app.inject({ url: `/v1/events/conversion?t=${t}&cid=order-1` });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toEqual({ recorded: true, decision_id: d.decision_id });
+    // The same postback again, and one with another conversion id: nothing more is charged.
+    for (const cid of ['order-1', 'order-2']) {
+      const again = await rt.app.inject({ url: `/v1/events/conversion?t=${t}&cid=${cid}` });
+      expect(again.statusCode).toBe(200);
+      expect(again.json().recorded).toBe(false);
+    }
+    const after = await rt.ledger.totals({ campaign_id: d.campaign_id, kind: 'conversion' });
+    expect(after.rows - before.rows).toBe(1);
+    expect(after.spend_micros - before.spend_micros).toBe(charge);
+    const got = await consumer.fetch(10, 2_000);
+    expect(got.map((g) => g.event.id)).toEqual([`conversion:${d.decision_id}`]);
+    expect(got[0]?.event).toMatchObject({
+      type: 'conversion',
+      v: 1,
+      data: { campaign_id: d.campaign_id, spend_micros: charge, conversion_id: 'order-1' },
+    });
+    await Promise.all(got.map((g) => g.ack()));
+    await consumer.close();
+  });
+
+  it('a conversion needs the click token and a conversion id', async () => {
+    const d = await decision();
+    const imp = encodeURIComponent(new URL(d.tracking.impression_url).searchParams.get('t') ?? '');
+    const wrongKind = await rt.app.inject({ url: `/v1/events/conversion?t=${imp}&cid=x` });
+    expect(wrongKind.statusCode).toBe(400);
+    expect(wrongKind.json().error.code).toBe('ADS_ERR_TOKEN_INVALID');
+    const clk = encodeURIComponent(new URL(d.tracking.click_url).searchParams.get('t') ?? '');
+    const noId = await rt.app.inject({ url: `/v1/events/conversion?t=${clk}` });
+    expect(noId.statusCode).toBe(400);
+    expect(noId.json().error.code).toBe('ADS_ERR_VALIDATION');
   });
 });

@@ -224,6 +224,7 @@ describe('RtbAuctionService: internal winners reserve their budget', () => {
     } as unknown as Creative,
     placement,
     userKey: null,
+    profileKey: null,
     bid: {
       id: `int:${c.id}`,
       model: 'cpm',

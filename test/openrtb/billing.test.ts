@@ -117,4 +117,25 @@ describe('BillingNotifier', () => {
     expect(h.results).toEqual(['retried', 'abandoned']);
     expect(h.sent).toEqual(['https://dsp/bill']);
   });
+
+  it('tells each notice its final outcome: ok, failed after its attempts, dropped when full', async () => {
+    // d1: ok; d2: four failures (maxAttempts 4); d3: ok at once.
+    const h = harness(['ok', 'http_error', 'ok', 'http_error', 'http_error', 'http_error']);
+    const outcomes: [string, string][] = [];
+    const done = (id: string) => (o: string) => outcomes.push([id, o]);
+    h.n.notify('d1', 'https://dsp/bill?1', done('d1'));
+    await h.tick();
+    h.n.notify('d2', 'https://dsp/bill?2', done('d2'));
+    await h.tick();
+    h.n.notify('d3', 'https://dsp/bill?3', done('d3')); // d2 is waiting to retry: 1 pending
+    h.n.notify('d4', 'https://dsp/bill?4', done('d4')); // d2 + d3 pending, queue of 2: dropped
+    h.n.notify('d2', 'https://dsp/bill?2', done('d2-again')); // duplicate: no outcome
+    for (let i = 0; i < 4; i++) await h.wake();
+    expect(outcomes).toEqual([
+      ['d1', 'ok'],
+      ['d4', 'dropped'], // at once, while d3's send is still in flight
+      ['d3', 'ok'],
+      ['d2', 'failed'],
+    ]);
+  });
 });

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BidRequest, BidResponse } from '../../src/core/openrtb/types.js';
+import { userKey } from '../../src/exchange/user-key.js';
 import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
 import { ADMIN_KEY, pathOf, startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
@@ -154,5 +155,36 @@ describe('OpenRTB internal demand: frequency caps', () => {
     expect(bid?.cid).toBe(CAMPAIGN);
     // Not fired: the next request of the same user still gets the campaign.
     expect((await auction(rt, 'ortb-user-c'))?.cid).toBe(CAMPAIGN);
+  });
+});
+
+describe('OpenRTB internal demand: per-user engagement', () => {
+  let rt: TestRuntime;
+  beforeAll(async () => {
+    rt = await startTestRuntime();
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it('our ad’s impression event carries the hashed user key (pu), none without a user id', async () => {
+    const consumer = await rt.userData.eventLog.consumer('test-ortb-impressions', {
+      types: ['impression'],
+      deliver: 'new',
+    });
+    for (const user of ['ortb-engaged-user', null]) {
+      const bid = await auction(rt, user);
+      expect(bid?.cid).toBe(CAMPAIGN);
+      await fireImpression(rt, bid?.burl);
+    }
+    const keys: (string | undefined)[] = [];
+    for (let i = 0; i < 20 && keys.length < 2; i++) {
+      for (const d of await consumer.fetch(10, 1_000)) {
+        if (d.event.type === 'impression') keys.push(d.event.data.user_key);
+        await d.ack();
+      }
+    }
+    await consumer.close();
+    expect(keys).toEqual([userKey('ortb-engaged-user'), undefined]);
   });
 });

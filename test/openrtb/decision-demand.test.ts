@@ -15,6 +15,8 @@ import type { Bid, BidRequest } from '../../src/core/openrtb/types.js';
 import type { FanOut } from '../../src/exchange/rtb/auction.js';
 import { DEADLINE_SAFETY_MS } from '../../src/exchange/rtb/decision-demand.js';
 import type { FanOutResult } from '../../src/exchange/rtb/fan-out.js';
+import { userKey } from '../../src/exchange/user-key.js';
+import type { AnyEvent, EventConsumer, EventType } from '../../src/ports/event-log.js';
 import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
 import { createRuntime, type Runtime } from '../../src/wiring/runtime.js';
 import { FakeClock } from '../helpers/fake-clock.js';
@@ -109,7 +111,77 @@ const REQ = {
 const decide = (body: object) =>
   rt.app.inject({ method: 'POST', url: '/v1/decisions', payload: body });
 
+/** Events of `types` from `consumer` until `enough` holds (bounded: 20 fetches of ≤ 1 s). */
+async function collect(
+  consumer: EventConsumer,
+  enough: (events: AnyEvent[]) => boolean,
+): Promise<AnyEvent[]> {
+  const events: AnyEvent[] = [];
+  for (let i = 0; i < 20 && !enough(events); i++) {
+    for (const d of await consumer.fetch(100, 1_000)) {
+      events.push(d.event);
+      await d.ack();
+    }
+  }
+  return events;
+}
+
+const ofType = <T extends EventType>(events: AnyEvent[], type: T) =>
+  events.filter((e): e is Extract<AnyEvent, { type: T }> => e.type === type);
+
 describe('POST /v1/decisions with RTB demand', () => {
+  it('win, loss, billing and lease events reach the event log; the DSP impression carries the user key', async () => {
+    const consumer = await rt.userData.eventLog.consumer('test-rtb-events', {
+      types: ['win', 'loss', 'billing', 'impression'],
+      deliver: 'new',
+    });
+    replies = [
+      {
+        bidder: 'dspw',
+        bids: [{ price: 6, adm: '<i/>', nurl: `${base}/ev-win`, burl: `${base}/ev-bill` }],
+      },
+      { bidder: 'dspx', bids: [{ price: 5.5, adm: '<i/>' }] },
+    ];
+    const body = (await decide(REQ)).json();
+    expect(body.dsp.bidder).toBe('dspw');
+    const imp = await rt.app.inject({ url: pathOf(body.tracking.impression_url) });
+    expect(imp.statusCode).toBe(200);
+    const events = await collect(consumer, (es) => ofType(es, 'billing').length > 0);
+    await consumer.close();
+    const [win] = ofType(events, 'win');
+    expect(win).toMatchObject({
+      id: `win:${body.decision_id}`,
+      v: 1,
+      data: { decision_id: body.decision_id, bidder: 'dspw', price_micros: 5_500_000 },
+    });
+    const auctionId = win!.data.auction_id;
+    expect(ofType(events, 'loss').map((e) => e.data)).toEqual([
+      { auction_id: auctionId, bidder: 'dspx', bid_id: 'dspx-0', loss_reason: 102 },
+    ]);
+    expect(ofType(events, 'billing').map((e) => [e.id, e.data])).toEqual([
+      [
+        `billing:${body.decision_id}`,
+        { decision_id: body.decision_id, bidder: 'dspw', price_micros: 5_500_000, outcome: 'ok' },
+      ],
+    ]);
+    // The DSP ad's impression feeds per-user engagement like our own ads' impressions.
+    const impressions = ofType(events, 'impression');
+    expect(impressions.map((e) => e.data.user_key)).toEqual([userKey(DEMO_REQUEST.user.id)]);
+
+    // Budget leases granted for our campaigns' decisions are events too.
+    const leases = await rt.userData.eventLog.consumer('test-lease-events', { types: ['lease'] });
+    const grants = ofType(await collect(leases, (es) => es.length > 0), 'lease').filter(
+      (e) => e.data.action === 'grant',
+    );
+    await leases.close();
+    expect(grants.length).toBeGreaterThan(0);
+    for (const g of grants) {
+      expect(g.id).toBe(`lease:${g.data.lease_id}:grant`);
+      expect(g.data.amount_micros).toBeGreaterThan(0);
+      expect(g.data.expires_at).toBeDefined();
+    }
+  });
+
   it('a DSP bid above our best campaign wins at the second price, with its markup and nurl', async () => {
     replies = [
       {

@@ -221,6 +221,28 @@ describe('POST /openrtb2/auction with simulated DSPs', () => {
     }
   });
 
+  it('a losing DSP bid is a loss event with its reason, keyed by the auction id', async () => {
+    const consumer = await rt.userData.eventLog.consumer('test-ortb-losses', {
+      types: ['loss'],
+      deliver: 'new',
+    });
+    const req = banner();
+    expect((await post(rt, req)).statusCode).toBe(200);
+    const losses: { auction_id: string; bidder: string; loss_reason: number }[] = [];
+    const seen = () => losses.some((l) => l.auction_id === req.id && l.bidder === 'dsp2');
+    for (let i = 0; i < 20 && !seen(); i++) {
+      for (const d of await consumer.fetch(100, 1_000)) {
+        if (d.event.type === 'loss') losses.push(d.event.data);
+        await d.ack();
+      }
+    }
+    await consumer.close();
+    const mine = losses.filter((l) => l.auction_id === req.id);
+    // dsp2 bid 2.00 against dsp1's 10.00: lost to a higher bid (102); the winner has none.
+    expect(mine).toContainEqual(expect.objectContaining({ bidder: 'dsp2', loss_reason: 102 }));
+    expect(mine.map((l) => l.bidder)).not.toContain('dsp1');
+  });
+
   it('returns seat-non-bids when asked, with the faults and the rejections', async () => {
     const res = await post(
       rt,

@@ -71,6 +71,22 @@ describe('WindowedAggregates', () => {
     for (let i = 0; i < 8; i++) await log.append(event('impression', t0, 2_000));
     await log.append(event('click', t0, 0));
     await log.append(event('impression', t0, 2_000, 'cre_2'));
+    // A CPA conversion adds spend, not impressions or clicks.
+    await log.append({
+      id: 'conversion:agg-cpa',
+      type: 'conversion',
+      v: EVENT_SCHEMA_VERSIONS.conversion,
+      occurred_at: new Date(t0).toISOString(),
+      data: {
+        decision_id: 'agg-cpa',
+        advertiser_id: 'adv_1',
+        campaign_id: 'cmp_1',
+        creative_id: 'cre_1',
+        placement_id: 'plc_1',
+        spend_micros: 5_000,
+        conversion_id: 'o1',
+      },
+    });
     await drain();
     expect(await features.get('ad', 'cre_1')).toEqual({
       impressions_1h: 8,
@@ -79,8 +95,8 @@ describe('WindowedAggregates', () => {
     });
     expect(await features.get('ad', 'cre_2')).toMatchObject({ impressions_1h: 1, clicks_1h: 0 });
     expect(await features.get('advertiser', 'adv_1')).toEqual({
-      spend_1h_micros: 18_000,
-      spend_today_micros: 18_000,
+      spend_1h_micros: 23_000,
+      spend_today_micros: 23_000,
     });
 
     // 61 minutes later the first events have left the hour window (not the day).
@@ -94,7 +110,7 @@ describe('WindowedAggregates', () => {
     });
     expect(await features.get('advertiser', 'adv_1')).toEqual({
       spend_1h_micros: 1_000,
-      spend_today_micros: 19_000,
+      spend_today_micros: 24_000,
     });
     await agg.stop();
   });

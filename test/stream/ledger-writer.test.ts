@@ -175,4 +175,30 @@ describe('LedgerWriter', () => {
     expect('row' in toLedgerRow({ ...impression(), v: 1 })).toBe(true);
     expect(toLedgerRow({ ...impression(), v: 3 })).toEqual({ skip: 'unsupported_version' });
   });
+
+  it('writes a conversion once (key conversion:<decision id>) and refuses one without its id', async () => {
+    const conversion = (conversion_id: string): AnyEvent => ({
+      id: 'conversion:d_cpa',
+      type: 'conversion',
+      v: EVENT_SCHEMA_VERSIONS.conversion,
+      occurred_at: '2026-06-01T12:00:00.000Z',
+      data: {
+        decision_id: 'd_cpa',
+        advertiser_id: 'adv_1',
+        campaign_id: 'cmp_cpa',
+        creative_id: 'cre_1',
+        placement_id: 'plc_1',
+        spend_micros: 400_000,
+        conversion_id,
+      },
+    });
+    expect(toLedgerRow(conversion(''))).toEqual({ skip: 'invalid_payload' });
+    expect(toLedgerRow({ ...conversion('o1'), id: 'conversion:other' })).toEqual({
+      skip: 'invalid_payload',
+    });
+    for (const e of [conversion('o1'), conversion('o2')]) await log.append(e);
+    const w = start();
+    await w.waitForCatchUp(5_000);
+    expect(await ledger.totals({ kind: 'conversion' })).toEqual({ rows: 1, spend_micros: 400_000 });
+  });
 });

@@ -12,6 +12,7 @@ import type { ExchangeRates, Prediction } from '../../core/auction/index.js';
 import type { BreakerConfig } from '../../core/resilience/circuit-breaker.js';
 import type { TimeoutPolicy } from '../../core/resilience/deadline.js';
 import type { BillingOutbox } from '../../ports/billing-outbox.js';
+import { newEvent, type AnyEvent } from '../../ports/event-log.js';
 import type { FrequencyCounters } from '../../ports/frequency-counters.js';
 import type { BudgetManager } from '../budget.js';
 import type { ServingIndex } from '../serving-index.js';
@@ -85,6 +86,11 @@ export function assembleRtb(deps: {
   billingOutbox?: BillingOutbox;
   /** The billing outbox could not be read or written (for the log). */
   onBillingStoreError?: (e: unknown) => void;
+  /**
+   * Win, loss and billing events (issue 7) into the bounded publisher: fire-and-forget, never
+   * awaited on the auction or decision path; absent: none are emitted.
+   */
+  emit?: (event: AnyEvent) => void;
 }): RtbAssembly {
   const o = deps.options;
   const monoMs = (): number => performance.now();
@@ -132,6 +138,7 @@ export function assembleRtb(deps: {
     monoMs,
     wallMs: deps.wallMs,
     config: auctionConfig,
+    ...(deps.emit !== undefined ? { emit: deps.emit } : {}),
   });
   const billing =
     notices === null
@@ -171,11 +178,29 @@ export function assembleRtb(deps: {
               : {}),
           },
           onReport: (r) => metrics?.observeDecision(r),
+          ...(deps.emit !== undefined ? { emit: deps.emit } : {}),
         });
   return {
     service,
     onImpression: (e) => {
-      if (e.inserted && e.claims.bu !== undefined) billing?.notify(e.claims.d, e.claims.bu);
+      if (!e.inserted || e.claims.bu === undefined) return;
+      const { d, ds, pr } = e.claims;
+      const emit = deps.emit;
+      billing?.notify(
+        d,
+        e.claims.bu,
+        emit === undefined
+          ? undefined
+          : (outcome) =>
+              emit(
+                newEvent('billing', `billing:${d}`, deps.wallMs(), {
+                  decision_id: d,
+                  bidder: ds ?? '',
+                  price_micros: pr,
+                  outcome,
+                }),
+              ),
+      );
     },
     billing,
     decisionDemand,

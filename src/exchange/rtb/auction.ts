@@ -72,6 +72,7 @@ import { BudgetManager, type BudgetReservation } from '../budget.js';
 import type { TrackingSigner } from '../tracking.js';
 import type { FanOutBid, FanOutResult, FanOutRunOptions, SeatNonBidRecord } from './fan-out.js';
 import type { InternalCandidate, InternalDemand, InternalDemandResult } from './internal-demand.js';
+import { newEvent, type AnyEvent, type EventEnvelope } from '../../ports/event-log.js';
 import type { NoticeSender } from './notices.js';
 import { appendSchainNode, applyPrivacy, decidePrivacy, type PrivacyDecision } from './privacy.js';
 
@@ -116,6 +117,8 @@ export interface RtbAuctionDeps {
   wallMs: () => number;
   config: RtbAuctionConfig;
   newId?: () => string;
+  /** `loss` events at the `lurl` moment (issue 7): fire-and-forget into the bounded publisher. */
+  emit?: (event: AnyEvent) => void;
 }
 
 export interface RtbWin {
@@ -455,7 +458,8 @@ export class RtbAuctionService {
   /**
    * Our campaign's creative as an OpenRTB bid, billed through our signed impression URL. The
    * tokens carry the budget reservation's leases (`bl`) and, for a capped campaign with a known
-   * user, the frequency key (`uk`, `fw`), as a decision's tokens do (decision.ts `render`).
+   * user, the frequency key (`uk`, `fw`), and with a user id the hashed profile key (`pu`, for
+   * per-user engagement), as a decision's tokens do (decision.ts `render`).
    */
   private renderInternal(
     imp: Imp,
@@ -477,6 +481,7 @@ export class RtbAuctionService {
       pr: unitPriceMicros,
       exp: this.deps.wallMs() + config.trackingTtlMs,
       ...(reservation !== null && reservation.leases.length > 0 ? { bl: reservation.leases } : {}),
+      ...(c.profileKey !== null ? { pu: c.profileKey } : {}),
     };
     const cap = c.campaign.frequency_cap;
     const freq =
@@ -530,6 +535,7 @@ export class RtbAuctionService {
   private fireLoss(req: BidRequest, b: FanOutBid, loss: LossReason): void {
     const url = lossNoticeUrl(req.id, b, loss);
     if (this.deps.notices !== null && url !== null) this.deps.notices.fire('loss', url);
+    this.deps.emit?.(lossEvent(req.id, b, loss, this.deps.wallMs()));
   }
 }
 
@@ -633,6 +639,21 @@ export function dspWinMacros(
     currency: b.currency,
     impTsMs,
     ...(hadLosers ? {} : { minToWinMicros: clearingInBidCurMicros }),
+  });
+}
+
+/** The `loss` event of a DSP bid (src/ports/event-log.ts), whether or not it has a `lurl`. */
+export function lossEvent(
+  auctionId: string,
+  b: FanOutBid,
+  loss: LossReason,
+  atMs: number,
+): EventEnvelope<'loss'> {
+  return newEvent('loss', `loss:${auctionId}:${b.bidder}:${b.bid.id}`, atMs, {
+    auction_id: auctionId,
+    bidder: b.bidder,
+    bid_id: b.bid.id,
+    loss_reason: loss,
   });
 }
 

@@ -44,6 +44,8 @@ export type BillingResult =
   | 'resumed'
   | 'deferred'
   | 'store_error';
+/** How one billing notice ended in this process (the `billing` event's outcome, src/ports/event-log.ts). */
+export type BillingOutcome = 'ok' | 'failed' | 'abandoned' | 'dropped';
 
 export interface BillingOptions {
   maxAttempts: number;
@@ -133,13 +135,21 @@ export class BillingNotifier {
     this.sweeper.unref();
   }
 
-  /** Bills decision `decisionId` through `url` (macros already substituted), at most once. */
-  notify(decisionId: string, url: string): void {
+  /**
+   * Bills decision `decisionId` through `url` (macros already substituted), at most once.
+   * `onDone` hears the notice's final outcome in this process: not for a duplicate, nor after
+   * close(), nor for a notice deferred to the outbox (a later sweep sends it; a notice resumed
+   * by a sweep reports only through `onResult`).
+   */
+  notify(decisionId: string, url: string, onDone?: (outcome: BillingOutcome) => void): void {
     if (this.abort.signal.aborted) return;
     if (this.seen.has(decisionId)) return this.deps.onResult?.('duplicate');
     if (this.pending >= this.opts.maxQueue) {
       const outbox = this.deps.outbox;
-      if (outbox === undefined) return this.deps.onResult?.('dropped');
+      if (outbox === undefined) {
+        onDone?.('dropped');
+        return this.deps.onResult?.('dropped');
+      }
       // Full: recorded unclaimed and due now; a sweep sends it once there is room.
       this.remember(decisionId);
       this.deps.onResult?.('deferred');
@@ -150,7 +160,7 @@ export class BillingNotifier {
       return;
     }
     this.remember(decisionId);
-    this.track(this.first(decisionId, url));
+    this.track(this.first(decisionId, url, onDone));
   }
 
   /**
@@ -208,7 +218,11 @@ export class BillingNotifier {
     this.inFlight.add(p);
   }
 
-  private async first(decisionId: string, url: string): Promise<void> {
+  private async first(
+    decisionId: string,
+    url: string,
+    onDone?: (outcome: BillingOutcome) => void,
+  ): Promise<void> {
     const outbox = this.deps.outbox;
     if (outbox !== undefined) {
       const now = this.now();
@@ -220,11 +234,16 @@ export class BillingNotifier {
       }
       if (!fresh) return this.deps.onResult?.('duplicate');
     }
-    return this.attempts(decisionId, url, 0);
+    return this.attempts(decisionId, url, 0, onDone);
   }
 
   /** Attempts after the `made` ones already made, with backoff, until sent, failed or closed. */
-  private async attempts(decisionId: string, url: string, made: number): Promise<void> {
+  private async attempts(
+    decisionId: string,
+    url: string,
+    made: number,
+    onDone?: (outcome: BillingOutcome) => void,
+  ): Promise<void> {
     const sleep = this.deps.sleep ?? defaultSleep;
     const random = this.deps.random ?? Math.random;
     const outbox = this.deps.outbox;
@@ -234,6 +253,7 @@ export class BillingNotifier {
         const state = r === 'ok' ? 'sent' : 'failed';
         if (outbox !== undefined)
           await this.store(() => outbox.finish(decisionId, state, attempt, this.now()));
+        onDone?.(r === 'ok' ? 'ok' : 'failed');
         return this.deps.onResult?.(r === 'ok' ? 'ok' : 'failed');
       }
       const delay = Math.min(this.opts.baseDelayMs * 2 ** (attempt - 1), this.opts.maxDelayMs);
@@ -245,11 +265,15 @@ export class BillingNotifier {
         const claim = this.abort.signal.aborted ? 0 : next + this.opts.claimMs;
         await this.store(() => outbox.retryLater(decisionId, attempt, next, claim));
       }
-      if (this.abort.signal.aborted) return this.deps.onResult?.('abandoned');
+      if (this.abort.signal.aborted) {
+        onDone?.('abandoned');
+        return this.deps.onResult?.('abandoned');
+      }
       this.deps.onResult?.('retried');
       await sleep(wait, this.abort.signal);
       if (this.abort.signal.aborted) {
         if (outbox !== undefined) await this.store(() => outbox.release(decisionId));
+        onDone?.('abandoned');
         return this.deps.onResult?.('abandoned');
       }
     }

@@ -13,7 +13,9 @@
  *     lost or was rejected; for a DSP winner, `nurl` fired now (we are the final seller: the win
  *     is the impression's sale) and a Fill with its `adm` (macros substituted); its `burl` rides
  *     in the signed impression token and is fired when the impression event arrives
- *     (src/exchange/rtb/billing.ts).
+ *     (src/exchange/rtb/billing.ts). With an event log, `win` / `loss` events at the same
+ *     moments (`emit`), and the impression token carries the request's hashed profile key
+ *     (`pu`) like our own ads', so a DSP ad's impressions count in per-user engagement.
  *
  * Implementation notes
  * - Only placements with `rtb_enabled` take DSP demand; without DSPs there is no assembly.
@@ -42,12 +44,14 @@ import { substituteMacros } from '../../core/openrtb/macros.js';
 import { microsToCpm } from '../../core/openrtb/price.js';
 import type { BidRequest, Imp } from '../../core/openrtb/types.js';
 import type { LossReason } from '../../core/reasons.js';
+import { newEvent, type AnyEvent } from '../../ports/event-log.js';
 import type { ExternalDemand, ExternalDemandCall, Fill } from '../decision.js';
 import type { DecisionDeadline } from '../resilient/deadline.js';
 import type { TrackingSigner } from '../tracking.js';
 import {
   clearingInBidCurrency,
   dspWinMacros,
+  lossEvent,
   lossNoticeUrl,
   screenDspBid,
   type FanOut,
@@ -94,6 +98,11 @@ export interface DecisionDemandDeps {
   config: DecisionDemandConfig;
   newRequestId?: () => string;
   onReport?: (r: DecisionDemandReport) => void;
+  /**
+   * `win` and `loss` events (issue 7) at the moments the `nurl` / `lurl` notices fire: handed
+   * to the bounded publisher, never awaited (a full publisher refuses and counts).
+   */
+  emit?: (event: AnyEvent) => void;
 }
 
 const DEVICE_TYPE: Readonly<Record<DeviceType, number>> = {
@@ -268,7 +277,7 @@ class DecisionDemandCall implements ExternalDemandCall {
     return out;
   }
 
-  settle(outcome: AuctionResult, newId: () => string): Fill | null {
+  settle(outcome: AuctionResult, newId: () => string, profileKey?: string | null): Fill | null {
     for (const l of outcome.losers) {
       const b = this.entries.get(l.id);
       if (b !== undefined) this.fireLoss(b, l.reason);
@@ -306,7 +315,16 @@ class DecisionDemandCall implements ExternalDemandCall {
       exp: nowMs + config.trackingTtlMs,
       ds: b.bidder,
       ...(burl !== undefined ? { bu: burl } : {}),
+      ...(profileKey !== undefined && profileKey !== null ? { pu: profileKey } : {}),
     });
+    this.deps.emit?.(
+      newEvent('win', `win:${decisionId}`, nowMs, {
+        decision_id: decisionId,
+        auction_id: this.request.id,
+        bidder: b.bidder,
+        price_micros: priceMicros,
+      }),
+    );
     this.report({ bidder: b.bidder, seat: b.seat, priceMicros });
     return {
       decision_id: decisionId,
@@ -332,6 +350,7 @@ class DecisionDemandCall implements ExternalDemandCall {
   private fireLoss(b: FanOutBid, loss: LossReason): void {
     const url = lossNoticeUrl(this.request.id, b, loss);
     if (url !== null) this.deps.notices?.fire('loss', url);
+    this.deps.emit?.(lossEvent(this.request.id, b, loss, this.deps.wallMs()));
   }
 
   private report(win: DecisionDemandReport['win']): void {

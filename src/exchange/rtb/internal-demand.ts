@@ -36,6 +36,7 @@ import type { FrequencyCounters } from '../../ports/frequency-counters.js';
 import type { BudgetManager } from '../budget.js';
 import { applyBudgets, applyFrequencyCaps, frequencyUserKey } from '../decision.js';
 import type { ServingIndex } from '../serving-index.js';
+import { userKey as profileUserKey } from '../user-key.js';
 
 export interface InternalCandidate {
   campaign: Campaign;
@@ -44,6 +45,11 @@ export interface InternalCandidate {
   bid: AuctionBid;
   /** The user's frequency key (decision.ts `frequencyUserKey`), null without a usable user id. */
   userKey: string | null;
+  /**
+   * The user's hashed profile key (../user-key.ts), null without a usable user id: signed into
+   * the impression and click tokens as `pu` for per-user engagement (src/stream/aggregates.ts).
+   */
+  profileKey: string | null;
 }
 
 /** One imp's internal demand: the candidates left, and how many were filtered for what. */
@@ -203,6 +209,7 @@ export class InternalDemand {
     if (placement === undefined || !impOffers(imp, placement)) return { candidates: [], filtered };
     const userId = ad.user?.id;
     const userKey = userId === undefined || userId === '' ? null : frequencyUserKey(userId);
+    const profileKey = userId === undefined || userId === '' ? null : profileUserKey(userId);
     const matched: InternalCandidate[] = [];
     for (const campaign of view.campaigns) {
       const r = matchCampaign(campaign, ad, placement, nowMs);
@@ -222,6 +229,7 @@ export class InternalDemand {
         creative,
         placement,
         userKey,
+        profileKey,
         bid: {
           id: `int:${campaign.id}`,
           model: campaign.pricing_model,

@@ -12,7 +12,7 @@ import { errorBody } from '../plugins/errors.js';
 import type { Authenticator } from '../plugins/auth.js';
 import type { LoadShedder } from '../plugins/load-shed.js';
 import type { HttpMetrics } from '../plugins/metrics.js';
-import { AD_REQUEST, TOKEN_QUERY } from '../schemas.js';
+import { AD_REQUEST, CONVERSION_QUERY, TOKEN_QUERY } from '../schemas.js';
 
 export const HOT_ROUTE_BODY_LIMIT = 64 * 1024;
 
@@ -122,6 +122,23 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
       decision_id: r.claims.d,
     });
   });
+
+  // The advertiser's conversion postback (CPA): the click token it got on the landing URL.
+  app.get(
+    '/v1/events/conversion',
+    {
+      bodyLimit: HOT_ROUTE_BODY_LIMIT,
+      schema: { tags: ['serving'], querystring: CONVERSION_QUERY },
+    },
+    async (req, reply) => {
+      const q = req.query as { t: string; cid: string };
+      const r = await deps.events.conversion(q.t, q.cid);
+      return reply.code(200).header('cache-control', 'no-store').send({
+        recorded: r.inserted,
+        decision_id: r.claims.d,
+      });
+    },
+  );
 
   app.get('/v1/events/click', tokenRoute, async (req, reply) => {
     const r = await deps.events.click((req.query as { t: string }).t);
