@@ -99,6 +99,32 @@ for (const kind of ['pglite', 'postgres'] as const) {
       await Promise.all([b.n.close(), c.n.close()]);
     });
 
+    it('onDone hears each notice’s outcome in this process: ok, failed, abandoned at shutdown', async () => {
+      now = T0;
+      const outcomes: [string, string][] = [];
+      const done = (id: string) => (o: string) => outcomes.push([id, o]);
+      const a = proc((url) => (url.endsWith('ok') ? 'ok' : 'http_error'));
+      a.n.notify('d-done-ok', 'https://dsp.example/bill?ok', done('ok'));
+      a.n.notify('d-done-cut', 'https://dsp.example/bill?cut', done('cut'));
+      await vi.waitFor(() => expect(outcomes).toEqual([['ok', 'ok']]));
+      await vi.waitFor(() => expect(a.results).toContain('retried'));
+      await a.n.close();
+      expect(outcomes).toEqual([
+        ['ok', 'ok'],
+        ['cut', 'abandoned'],
+      ]);
+      // The one a shutdown cut is still pending for the next process (no outcome reported twice).
+      expect(await row('d-done-cut')).toMatchObject({ state: 'pending', attempts: 1 });
+      now = T0 + 10_000;
+      const b = proc(() => 'ok');
+      expect(await b.n.sweep()).toBeGreaterThanOrEqual(1);
+      await vi.waitFor(async () =>
+        expect(await row('d-done-cut')).toMatchObject({ state: 'sent', attempts: 2 }),
+      );
+      await b.n.close();
+      expect(outcomes).toHaveLength(2);
+    });
+
     it('a crashed process’s claim expires, then another process takes the notice over', async () => {
       now = T0;
       const crashed = proc(() => new Promise<Send>(() => undefined)); // never answers
