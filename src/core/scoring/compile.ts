@@ -12,6 +12,9 @@
  * - `perfect` costs 2^D leaves and 2^D - 1 nodes per tree, so it is used only up to
  *   `PERFECT_MAX_DEPTH`; deeper models use `walk`.
  * - Leaf values are stored as float64; for float32 models they are float32 values exactly.
+ * - Categorical splits (imported LightGBM models) exist only in `walk`: the node keeps a bitset
+ *   of the categories that go left (`catOffset`/`catWords`), and `auto` picks `walk` for such a
+ *   model, so numeric models keep the branch-free `perfect` loop untouched.
  */
 import {
   treeDepth,
@@ -46,6 +49,12 @@ export interface WalkForest extends ForestBase {
   readonly right: Int32Array;
   readonly missingLeft: Uint8Array;
   readonly leafValue: Float64Array;
+  /** Present iff some node is categorical: per node, -1 (numeric) or its first word in catWords. */
+  readonly catOffset?: Int32Array;
+  /** Per node, the number of 32-bit words of its bitset (0 for numeric nodes). */
+  readonly catLength?: Int32Array;
+  /** Bitsets: category c goes left iff bit c % 32 of word c >> 5 is set. */
+  readonly catWords?: Uint32Array;
 }
 
 /**
@@ -72,7 +81,10 @@ export function compileForest(model: TreeEnsemble, opts: CompileOptions = {}): C
   validateEnsemble(model);
   const depth = model.trees.reduce((d, t) => Math.max(d, treeDepth(t)), 0);
   const layout = opts.layout ?? 'auto';
-  if (layout === 'perfect' || (layout === 'auto' && depth <= PERFECT_MAX_DEPTH)) {
+  const categorical = model.trees.some((t) => t.categories?.some((c) => c !== null) === true);
+  if (layout === 'perfect' && categorical)
+    throw new RangeError('perfect layout has no categorical splits; use walk');
+  if (layout === 'perfect' || (layout === 'auto' && !categorical && depth <= PERFECT_MAX_DEPTH)) {
     if (depth > PERFECT_MAX_DEPTH)
       throw new RangeError(
         `perfect layout needs depth <= ${PERFECT_MAX_DEPTH}, model has ${depth}`,
@@ -108,6 +120,9 @@ function compileWalk(model: TreeEnsemble): WalkForest {
   const right = new Int32Array(nodes);
   const missingLeft = new Uint8Array(nodes);
   const leafValue = new Float64Array(leaves);
+  const catOffset = new Int32Array(nodes).fill(-1);
+  const catLength = new Int32Array(nodes);
+  const words: number[] = [];
   let nodeAt = 0;
   let leafAt = 0;
   model.trees.forEach((tree, t) => {
@@ -124,9 +139,20 @@ function compileWalk(model: TreeEnsemble): WalkForest {
       left[s] = slot[tree.left[i]!]!;
       right[s] = slot[tree.right[i]!]!;
       missingLeft[s] = tree.missingLeft[i]! ? 1 : 0;
+      const cats = tree.categories?.[i];
+      if (cats !== undefined && cats !== null) {
+        const len = cats.length === 0 ? 0 : (Math.max(...cats) >> 5) + 1;
+        catOffset[s] = words.length;
+        catLength[s] = len;
+        const at = words.length;
+        for (let w = 0; w < len; w++) words.push(0);
+        for (const c of cats)
+          words[at + (c >> 5)] = (words[at + (c >> 5)]! | (1 << (c & 31))) >>> 0;
+      }
     });
     root[t] = slot[0]!;
   });
+  const hasCategorical = catOffset.some((o) => o >= 0);
   return {
     ...base(model),
     layout: 'walk',
@@ -137,6 +163,7 @@ function compileWalk(model: TreeEnsemble): WalkForest {
     right,
     missingLeft,
     leafValue,
+    ...(hasCategorical ? { catOffset, catLength, catWords: Uint32Array.from(words) } : {}),
   };
 }
 

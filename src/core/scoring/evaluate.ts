@@ -18,7 +18,7 @@
  *   Measured by `npm run bench -- ml`; see bench/README.md.
  */
 import type { CompiledForest, PerfectForest, WalkForest } from './compile.js';
-import { sigmoid } from './model.js';
+import { MAX_CATEGORY, sigmoid } from './model.js';
 
 /**
  * Rows per tree-major block. 256 rows × 150 features × 8 bytes ≈ 300 KB, about an L2 cache; a
@@ -52,6 +52,7 @@ export function predictBatch(
 ): void {
   predictMargins(forest, rows, n, out);
   if (forest.link === 'logistic') for (let r = 0; r < n; r++) out[r] = sigmoid(out[r]!);
+  else if (forest.link === 'exp') for (let r = 0; r < n; r++) out[r] = Math.exp(out[r]!);
 }
 
 /** One row starting at `offset` in `row`; the prediction after the link function. */
@@ -62,7 +63,7 @@ export function predictRow(forest: CompiledForest, row: Float64Array, offset = 0
     forest.layout === 'perfect'
       ? perfectOneRow(forest, row, offset)
       : walkOneRow(forest, row, offset);
-  return forest.link === 'logistic' ? sigmoid(m) : m;
+  return forest.link === 'logistic' ? sigmoid(m) : forest.link === 'exp' ? Math.exp(m) : m;
 }
 
 function checkShapes(
@@ -80,6 +81,7 @@ function checkShapes(
 }
 
 function walkOneRow(f: WalkForest, row: Float64Array, off: number): number {
+  if (f.catOffset !== undefined) return walkOneRowCategorical(f, row, off);
   const { root, feature, threshold, left, right, missingLeft, leafValue } = f;
   const f32 = f.accumulation === 'float32';
   let sum = f.baseMargin;
@@ -89,6 +91,40 @@ function walkOneRow(f: WalkForest, row: Float64Array, off: number): number {
       const x = row[off + feature[i]!]!;
       // NaN fails `x < threshold`; it goes left only where the model says so.
       i = x < threshold[i]! || (x !== x && missingLeft[i] === 1) ? left[i]! : right[i]!;
+    }
+    sum = f32 ? Math.fround(sum + leafValue[~i]!) : sum + leafValue[~i]!;
+  }
+  return sum;
+}
+
+/**
+ * The walk with categorical nodes (LightGBM's rule, `categoryGoesLeft` in model.ts): NaN, a
+ * negative category or one beyond `int` goes right; otherwise left iff its bit is set.
+ */
+function walkOneRowCategorical(f: WalkForest, row: Float64Array, off: number): number {
+  const { root, feature, threshold, left, right, missingLeft, leafValue } = f;
+  const catOffset = f.catOffset!;
+  const catLength = f.catLength!;
+  const catWords = f.catWords!;
+  const f32 = f.accumulation === 'float32';
+  let sum = f.baseMargin;
+  for (let t = 0; t < f.numTrees; t++) {
+    let i = root[t]!;
+    while (i >= 0) {
+      const x = row[off + feature[i]!]!;
+      const co = catOffset[i]!;
+      let goLeft: boolean;
+      if (co < 0) goLeft = x < threshold[i]! || (x !== x && missingLeft[i] === 1);
+      else {
+        const c = Math.trunc(x);
+        const w = c >> 5;
+        goLeft =
+          c >= 0 &&
+          c <= MAX_CATEGORY &&
+          w < catLength[i]! &&
+          ((catWords[co + w]! >>> (c & 31)) & 1) === 1;
+      }
+      i = goLeft ? left[i]! : right[i]!;
     }
     sum = f32 ? Math.fround(sum + leafValue[~i]!) : sum + leafValue[~i]!;
   }

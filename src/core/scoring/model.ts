@@ -25,10 +25,17 @@ export interface Tree {
   readonly value: readonly number[];
   /** Split gain per internal node (0 when unknown); used for gain importance. */
   readonly gain?: readonly number[];
+  /**
+   * Categorical splits (LightGBM). When `categories[i]` is an array, node i ignores `threshold`
+   * and `missingLeft`: x goes LEFT iff x is not NaN, c = trunc(x) satisfies 0 <= c < 2^31, and c
+   * is in the list (see `categoryGoesLeft`). Absent or null entries are numeric splits.
+   */
+  readonly categories?: readonly (readonly number[] | null)[];
 }
 
 export type Accumulation = 'float32' | 'float64';
-export type Link = 'logistic' | 'identity';
+/** `exp`: log-link objectives (LightGBM poisson, gamma, tweedie) predict exp(margin). */
+export type Link = 'logistic' | 'identity' | 'exp';
 
 export interface TreeEnsemble {
   readonly numFeatures: number;
@@ -68,6 +75,8 @@ function validateTree(tree: Tree, t: number, numFeatures: number): void {
   const n = tree.feature.length;
   const where = `tree ${t}`;
   if (n === 0) throw new ModelFormatError(`${where} has no nodes`);
+  if (tree.categories !== undefined && tree.categories.length !== n)
+    throw new ModelFormatError(`${where}: categories has ${tree.categories.length} entries`);
   for (const [name, arr] of [
     ['threshold', tree.threshold],
     ['left', tree.left],
@@ -91,7 +100,12 @@ function validateTree(tree: Tree, t: number, numFeatures: number): void {
     }
     if (!Number.isInteger(f) || f >= numFeatures)
       throw new ModelFormatError(`${where}: node ${i} splits on feature ${f} of ${numFeatures}`);
-    if (Number.isNaN(tree.threshold[i]))
+    const cats = tree.categories?.[i];
+    if (cats !== undefined && cats !== null) {
+      for (const c of cats)
+        if (!Number.isInteger(c) || c < 0 || c > MAX_CATEGORY)
+          throw new ModelFormatError(`${where}: node ${i} has a bad category ${c}`);
+    } else if (Number.isNaN(tree.threshold[i]))
       throw new ModelFormatError(`${where}: node ${i} has a NaN threshold`);
     for (const c of [tree.left[i]!, tree.right[i]!]) {
       if (!Number.isInteger(c) || c <= 0 || c >= n)
@@ -129,7 +143,13 @@ export function referenceMargin(model: TreeEnsemble, row: ArrayLike<number>): nu
     let i = 0;
     while (tree.feature[i]! >= 0) {
       const x = row[tree.feature[i]!]!;
-      const goLeft = Number.isNaN(x) ? tree.missingLeft[i]! : x < tree.threshold[i]!;
+      const cats = tree.categories?.[i];
+      const goLeft =
+        cats !== undefined && cats !== null
+          ? categoryGoesLeft(x, cats)
+          : Number.isNaN(x)
+            ? tree.missingLeft[i]!
+            : x < tree.threshold[i]!;
       i = goLeft ? tree.left[i]! : tree.right[i]!;
     }
     sum = f32 ? Math.fround(sum + tree.value[i]!) : sum + tree.value[i]!;
@@ -137,8 +157,25 @@ export function referenceMargin(model: TreeEnsemble, row: ArrayLike<number>): nu
   return sum;
 }
 
+/** Largest category a categorical split can hold (LightGBM casts the value to a C `int`). */
+export const MAX_CATEGORY = 2 ** 31 - 1;
+
+/**
+ * The categorical rule, as LightGBM documents it ("Advanced Topics": categorical features must
+ * be non-negative integers; negative values and NaN are treated as missing, and missing values
+ * of a categorical split go to the right child): the value is truncated toward zero like a C
+ * cast to `int`; NaN, a negative result, or one past `int` range goes right; otherwise the row
+ * goes left iff the category is in the split's set (values above the bitset's length are not).
+ */
+export function categoryGoesLeft(x: number, leftSet: readonly number[]): boolean {
+  if (Number.isNaN(x)) return false;
+  const c = Math.trunc(x);
+  if (c < 0 || c > MAX_CATEGORY) return false;
+  return leftSet.includes(c);
+}
+
 export function applyLink(link: Link, margin: number): number {
-  return link === 'logistic' ? sigmoid(margin) : margin;
+  return link === 'logistic' ? sigmoid(margin) : link === 'exp' ? Math.exp(margin) : margin;
 }
 
 export function sigmoid(margin: number): number {

@@ -11,13 +11,21 @@
  * - tree outputs are doubles summed in model order; `binary sigmoid:s` applies
  *   1 / (1 + exp(-s * raw)). The boost-from-average init score is already inside tree 0.
  *
- * Refused with a reason: categorical splits (num_cat > 0), linear trees, multi-class models,
- * random-forest averaging (average_output), the Zero missing type (zero_as_missing=true), and
- * objectives other than binary / cross_entropy / regression.
+ * - categorical splits (`decision_type` bit 0): `threshold` is an index k into `cat_boundaries`;
+ *   words cat_threshold[cat_boundaries[k] .. cat_boundaries[k+1]) are a 32-bit bitset of the
+ *   categories that go left. Per LightGBM's documented rule (Advanced Topics, "Categorical
+ *   Feature Support"; parameters `categorical_feature`): the value is cast to int, negative
+ *   values and NaN are missing and go right, a category beyond the bitset goes right. We store
+ *   the left set as a list (`Tree.categories`, rule in `categoryGoesLeft`);
+ * - log-link objectives (poisson, gamma, tweedie) predict exp(raw score) (`Link` 'exp').
+ *
+ * Refused with a reason: linear trees, multi-class models, random-forest averaging
+ * (average_output), the Zero missing type on numeric splits (zero_as_missing=true), and other
+ * objectives than binary / cross_entropy / regression / poisson / gamma / tweedie.
  *
  * Tests: test/ml/import-lightgbm-library.test.ts compares with raw scores made by the LightGBM
- * library itself (a 10-tree DART binary model, 57 rows, fixture data from dmitryikh/leaves:
- * margins agree to 1e-12); test/ml/import-lightgbm.test.ts covers the decision rules (NaN,
+ * library itself (fixture data from dmitryikh/leaves: a 10-tree DART binary model on 57 rows,
+ * and a 100-tree Poisson model with categorical splits on 1,000 rows); test/ml/import-lightgbm.test.ts covers the decision rules (NaN,
  * missing types, `<=` at the threshold) on a hand-written model with hand-derived predictions.
  */
 import { nextUp64 } from '../../core/scoring/float.js';
@@ -82,7 +90,11 @@ function objectiveLink(objective: string): { link: Link; scale: number } {
   }
   if (name === 'cross_entropy' || name === 'xentropy') return { link: 'logistic', scale: 1 };
   if (name === 'regression' || name === 'regression_l2') return { link: 'identity', scale: 1 };
-  return fail(`objective "${objective}" is not supported (binary, cross_entropy, regression)`);
+  if (name === 'poisson' || name === 'gamma' || name === 'tweedie')
+    return { link: 'exp', scale: 1 };
+  return fail(
+    `objective "${objective}" is not supported (binary, cross_entropy, regression, poisson, gamma, tweedie)`,
+  );
 }
 
 export function importLightgbmText(text: string): TreeEnsemble {
@@ -129,8 +141,8 @@ function importTree(
 ): Tree {
   const numLeaves = Number(b.get('num_leaves'));
   if (!Number.isInteger(numLeaves) || numLeaves < 1) fail(`${where}: num_leaves is missing or bad`);
-  if (Number(b.get('num_cat') ?? '0') > 0)
-    fail(`${where}: categorical splits are not supported (encode categories as numbers)`);
+  const numCat = Number(b.get('num_cat') ?? '0');
+  if (!Number.isInteger(numCat) || numCat < 0) fail(`${where}: num_cat is bad`);
   if (Number(b.get('is_linear') ?? '0') !== 0) fail(`${where}: linear trees are not supported`);
   // A sigmoid scale s is folded into the leaves: 1/(1+exp(-s·Σv)) = 1/(1+exp(-Σ(s·v))).
   const leafValue = numbers(b, 'leaf_value', numLeaves, where).map((v) =>
@@ -157,6 +169,7 @@ function importTree(
   // as the child reference ~j = -j - 1).
   const child = (c: number): number => (c >= 0 ? c : nInternal + ~c);
 
+  const catSets = numCat > 0 ? categorySets(b, numCat, where) : [];
   const n = nInternal + numLeaves;
   const tree = {
     feature: new Array<number>(n).fill(-1),
@@ -166,15 +179,27 @@ function importTree(
     missingLeft: new Array<boolean>(n).fill(false),
     value: new Array<number>(n).fill(0),
     gain: new Array<number>(n).fill(0),
+    categories: new Array<number[] | null>(n).fill(null),
   };
   for (let i = 0; i < nInternal; i++) {
     const dt = decisionType[i]!;
-    if ((dt & CATEGORICAL) !== 0) fail(`${where}: node ${i} is a categorical split`);
     const missing = (dt >> 2) & 3;
     const t = thresholdRaw[i]!;
     const f = splitFeature[i]!;
     if (!Number.isInteger(f) || f < 0 || f >= numFeatures)
       fail(`${where}: node ${i} splits on feature ${f}`);
+    tree.feature[i] = f;
+    tree.left[i] = child(leftChild[i]!);
+    tree.right[i] = child(rightChild[i]!);
+    tree.gain[i] = gain?.[i] ?? 0;
+    if ((dt & CATEGORICAL) !== 0) {
+      // NaN and negative values go right whatever the missing type (LightGBM's documented rule).
+      const set = catSets[t];
+      if (!Number.isInteger(t) || set === undefined)
+        fail(`${where}: node ${i} is a categorical split on set ${t} of ${catSets.length}`);
+      tree.categories[i] = set;
+      continue;
+    }
     let missingLeft: boolean;
     if (missing === MISSING_NAN) missingLeft = (dt & DEFAULT_LEFT) !== 0;
     else if (missing === MISSING_NONE)
@@ -184,13 +209,32 @@ function importTree(
         `${where}: node ${i} treats zero as missing (zero_as_missing=true), which is not supported`,
       );
     else fail(`${where}: node ${i} has an unknown missing type in decision_type ${dt}`);
-    tree.feature[i] = f;
     tree.threshold[i] = nextUp64(t);
-    tree.left[i] = child(leftChild[i]!);
-    tree.right[i] = child(rightChild[i]!);
     tree.missingLeft[i] = missingLeft;
-    tree.gain[i] = gain?.[i] ?? 0;
   }
   leafValue.forEach((v, j) => (tree.value[nInternal + j] = v));
-  return tree;
+  return numCat > 0 ? tree : { ...tree, categories: undefined };
+}
+
+/** Decodes `cat_boundaries` / `cat_threshold` into one sorted list of left categories per set. */
+function categorySets(b: Map<string, string>, numCat: number, where: string): number[][] {
+  const bounds = numbers(b, 'cat_boundaries', numCat + 1, where);
+  const total = bounds[numCat]!;
+  const words = numbers(b, 'cat_threshold', total, where);
+  const sets: number[][] = [];
+  for (let k = 0; k < numCat; k++) {
+    const lo = bounds[k]!;
+    const hi = bounds[k + 1]!;
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi < lo || hi > total)
+      fail(`${where}: cat_boundaries are not increasing`);
+    const set: number[] = [];
+    for (let w = lo; w < hi; w++) {
+      const word = words[w]!;
+      if (!Number.isInteger(word) || word < 0 || word > 0xffffffff)
+        fail(`${where}: cat_threshold word ${word} is not a 32-bit unsigned integer`);
+      for (let bit = 0; bit < 32; bit++) if ((word >>> bit) & 1) set.push((w - lo) * 32 + bit);
+    }
+    sets.push(set);
+  }
+  return sets;
 }
