@@ -17,9 +17,18 @@
  */
 import autocannon from 'autocannon';
 import { rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { envNumber, percentileSorted, round, rssMiB, stopNode, tail } from './lib/util.mjs';
+import {
+  cpuSeconds,
+  envNumber,
+  percentileSorted,
+  round,
+  rssMiB,
+  stopNode,
+  tail,
+} from './lib/util.mjs';
 import { startAdstack } from './lib/adstack-server.mjs';
 
 export const name = 'overload';
@@ -31,10 +40,12 @@ const DURATION_S = envNumber('BENCH_DURATION_S', 8);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 10, { integer: true });
 export const timeoutMs = 120_000 + 6 * (DURATION_S + 20) * 1000;
 
-async function run1(url, body, { seconds, connections, rate, signal }) {
+async function run1(url, body, { seconds, connections, rate, signal, serverPid }) {
   const okLatencies = [];
   const statuses = {};
   const started = performance.now();
+  const genCpu0 = process.cpuUsage();
+  const serverCpu0 = serverPid === undefined ? null : cpuSeconds(serverPid);
   const instance = autocannon({
     url,
     method: 'POST',
@@ -59,6 +70,8 @@ async function run1(url, body, { seconds, connections, rate, signal }) {
   }
   signal.throwIfAborted();
   const elapsed = (performance.now() - started) / 1000;
+  const genCpu = process.cpuUsage(genCpu0);
+  const serverCpu1 = serverPid === undefined ? null : cpuSeconds(serverPid);
   okLatencies.sort((a, b) => a - b);
   const total = Object.values(statuses).reduce((a, b) => a + b, 0);
   return {
@@ -69,6 +82,10 @@ async function run1(url, body, { seconds, connections, rate, signal }) {
     statuses,
     errors: result.errors,
     timeouts: result.timeouts,
+    // Cores used over the phase: the load generator (this process) and the server (child).
+    generatorCores: (genCpu.user + genCpu.system) / 1e6 / elapsed,
+    serverCores:
+      serverCpu0 === null || serverCpu1 === null ? null : (serverCpu1 - serverCpu0) / elapsed,
   };
 }
 
@@ -88,7 +105,13 @@ export async function run({ signal, log }) {
     log('warm-up');
     await run1(url, body, { seconds: 2, connections: CONNECTIONS, signal });
     log('saturation');
-    const sat = await run1(url, body, { seconds: DURATION_S, connections: CONNECTIONS, signal });
+    const pid = proc.child.pid;
+    const sat = await run1(url, body, {
+      seconds: DURATION_S,
+      connections: CONNECTIONS,
+      signal,
+      serverPid: pid,
+    });
     const S = sat.goodputRps;
     log(`unloaded (50% of ${Math.round(S)}/s)`);
     const unloaded = await run1(url, body, {
@@ -96,6 +119,7 @@ export async function run({ signal, log }) {
       connections: CONNECTIONS,
       rate: 0.5 * S,
       signal,
+      serverPid: pid,
     });
     const phases = {};
     for (const [label, factor, connections] of [
@@ -108,6 +132,7 @@ export async function run({ signal, log }) {
         connections,
         rate: factor * S,
         signal,
+        serverPid: pid,
       });
       phases[label] = {
         askedRps: round(factor * S, 0),
@@ -119,6 +144,8 @@ export async function run({ signal, log }) {
         statuses: r.statuses,
         errors: r.errors,
         timeouts: r.timeouts,
+        serverCores: round(r.serverCores, 2),
+        generatorCores: round(r.generatorCores, 2),
         serverRssMiB: rssMiB(proc.child.pid),
       };
     }
@@ -132,8 +159,19 @@ export async function run({ signal, log }) {
     ]);
     const warnings = proc.output.lines.filter((l) => /"level":(40|50|60)/.test(l.line)).length;
     return {
-      saturation: { rps: round(S, 0), p99Ms: round(sat.p99OkMs, 3) },
-      unloaded: { rps: round(unloaded.goodputRps, 0), p99Ms: round(unloaded.p99OkMs, 3) },
+      loadAverage: os.loadavg().map((x) => round(x, 2)),
+      saturation: {
+        rps: round(S, 0),
+        p99Ms: round(sat.p99OkMs, 3),
+        serverCores: round(sat.serverCores, 2),
+        generatorCores: round(sat.generatorCores, 2),
+      },
+      unloaded: {
+        rps: round(unloaded.goodputRps, 0),
+        p99Ms: round(unloaded.p99OkMs, 3),
+        serverCores: round(unloaded.serverCores, 2),
+        generatorCores: round(unloaded.generatorCores, 2),
+      },
       ...phases,
       shedTotals: Object.fromEntries(shed),
       readyzAfter: ready,
@@ -164,11 +202,13 @@ export function table(r) {
       'p99/unloaded': p.admittedP99VsUnloaded,
       statuses: JSON.stringify(p.statuses),
       rssMiB: p.serverRssMiB,
+      'cores server/gen': `${p.serverCores}/${p.generatorCores}`,
     });
   }
   return {
     rows,
     notes: [
+      `load average at the end: ${JSON.stringify(r.loadAverage)}; saturation cores server/gen: ${r.saturation.serverCores}/${r.saturation.generatorCores}`,
       `shed: ${JSON.stringify(r.shedTotals)}; readyz after: ${r.readyzAfter}; alive: ${r.serverAlive}`,
     ],
   };

@@ -69,7 +69,11 @@ async function unlimitDemoBudgets(base, signal) {
 export async function startAdstack({ signal, timeoutMs, tmpPrefix = 'adstack-bench-' }) {
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), tmpPrefix));
-  const proc = startNode('adstack', [path.join(root, 'dist/cli/main.js'), 'serve', '--demo'], {
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the server only, e.g. `--cpu-prof
+  // --cpu-prof-dir=/tmp/prof` (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const main = path.join(root, 'dist/cli/main.js');
+  const proc = startNode('adstack', [...nodeArgs, main, 'serve', '--demo'], {
     cwd: root,
     env: {
       // Inherited ADSTACK_* settings (a DATABASE_URL, a REDIS_URL…) would silently change what is
