@@ -80,12 +80,40 @@ async function run1(url, body, { seconds, connections, rate, signal, serverPid }
     p99OkMs: percentileSorted(okLatencies, 0.99),
     p50OkMs: percentileSorted(okLatencies, 0.5),
     statuses,
+    okRps: (statuses[200] ?? 0) / elapsed,
+    shedRps: (statuses[429] ?? 0) / elapsed,
     errors: result.errors,
     timeouts: result.timeouts,
     // Cores used over the phase: the load generator (this process) and the server (child).
     generatorCores: (genCpu.user + genCpu.system) / 1e6 / elapsed,
     serverCores:
       serverCpu0 === null || serverCpu1 === null ? null : (serverCpu1 - serverCpu0) / elapsed,
+  };
+}
+
+/**
+ * What a 200 and a 429 cost the server: least squares (no intercept) of the server's cores per
+ * phase against its 200s and 429s per second, over all phases. Microseconds of CPU each.
+ */
+function costPerResponse(phases) {
+  const pts = phases.filter((p) => p.serverCores !== null);
+  let xx = 0;
+  let xy = 0;
+  let yy = 0;
+  let xc = 0;
+  let yc = 0;
+  for (const p of pts) {
+    xx += p.okRps * p.okRps;
+    xy += p.okRps * p.shedRps;
+    yy += p.shedRps * p.shedRps;
+    xc += p.okRps * p.serverCores;
+    yc += p.shedRps * p.serverCores;
+  }
+  const det = xx * yy - xy * xy;
+  if (pts.length < 2 || det === 0) return null;
+  return {
+    okUs: round(((xc * yy - yc * xy) / det) * 1e6, 1),
+    shedUs: round(((yc * xx - xc * xy) / det) * 1e6, 1),
   };
 }
 
@@ -122,6 +150,7 @@ export async function run({ signal, log }) {
       serverPid: pid,
     });
     const phases = {};
+    const raw = [sat, unloaded];
     for (const [label, factor, connections] of [
       ['3x', 3, 300],
       ['10x', 10, 1000],
@@ -134,6 +163,7 @@ export async function run({ signal, log }) {
         signal,
         serverPid: pid,
       });
+      raw.push(r);
       phases[label] = {
         askedRps: round(factor * S, 0),
         offeredRps: round(r.offeredRps, 0),
@@ -173,6 +203,7 @@ export async function run({ signal, log }) {
         generatorCores: round(unloaded.generatorCores, 2),
       },
       ...phases,
+      serverCpuUsPerResponse: costPerResponse(raw),
       shedTotals: Object.fromEntries(shed),
       readyzAfter: ready,
       serverAlive: proc.child.exitCode === null,
@@ -209,6 +240,7 @@ export function table(r) {
     rows,
     notes: [
       `load average at the end: ${JSON.stringify(r.loadAverage)}; saturation cores server/gen: ${r.saturation.serverCores}/${r.saturation.generatorCores}`,
+      `server CPU per response (least squares over the phases): ${JSON.stringify(r.serverCpuUsPerResponse)} µs`,
       `shed: ${JSON.stringify(r.shedTotals)}; readyz after: ${r.readyzAfter}; alive: ${r.serverAlive}`,
     ],
   };
