@@ -17,9 +17,18 @@
  */
 import autocannon from 'autocannon';
 import { rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { envNumber, percentileSorted, round, rssMiB, stopNode, tail } from './lib/util.mjs';
+import {
+  cpuSeconds,
+  envNumber,
+  percentileSorted,
+  round,
+  rssMiB,
+  stopNode,
+  tail,
+} from './lib/util.mjs';
 import { startAdstack } from './lib/adstack-server.mjs';
 
 export const name = 'overload';
@@ -31,10 +40,12 @@ const DURATION_S = envNumber('BENCH_DURATION_S', 8);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 10, { integer: true });
 export const timeoutMs = 120_000 + 6 * (DURATION_S + 20) * 1000;
 
-async function run1(url, body, { seconds, connections, rate, signal }) {
+async function run1(url, body, { seconds, connections, rate, signal, serverPid }) {
   const okLatencies = [];
   const statuses = {};
   const started = performance.now();
+  const genCpu0 = process.cpuUsage();
+  const serverCpu0 = serverPid === undefined ? null : cpuSeconds(serverPid);
   const instance = autocannon({
     url,
     method: 'POST',
@@ -59,6 +70,8 @@ async function run1(url, body, { seconds, connections, rate, signal }) {
   }
   signal.throwIfAborted();
   const elapsed = (performance.now() - started) / 1000;
+  const genCpu = process.cpuUsage(genCpu0);
+  const serverCpu1 = serverPid === undefined ? null : cpuSeconds(serverPid);
   okLatencies.sort((a, b) => a - b);
   const total = Object.values(statuses).reduce((a, b) => a + b, 0);
   return {
@@ -67,8 +80,40 @@ async function run1(url, body, { seconds, connections, rate, signal }) {
     p99OkMs: percentileSorted(okLatencies, 0.99),
     p50OkMs: percentileSorted(okLatencies, 0.5),
     statuses,
+    okRps: (statuses[200] ?? 0) / elapsed,
+    shedRps: (statuses[429] ?? 0) / elapsed,
     errors: result.errors,
     timeouts: result.timeouts,
+    // Cores used over the phase: the load generator (this process) and the server (child).
+    generatorCores: (genCpu.user + genCpu.system) / 1e6 / elapsed,
+    serverCores:
+      serverCpu0 === null || serverCpu1 === null ? null : (serverCpu1 - serverCpu0) / elapsed,
+  };
+}
+
+/**
+ * What a 200 and a 429 cost the server: least squares (no intercept) of the server's cores per
+ * phase against its 200s and 429s per second, over all phases. Microseconds of CPU each.
+ */
+function costPerResponse(phases) {
+  const pts = phases.filter((p) => p.serverCores !== null);
+  let xx = 0;
+  let xy = 0;
+  let yy = 0;
+  let xc = 0;
+  let yc = 0;
+  for (const p of pts) {
+    xx += p.okRps * p.okRps;
+    xy += p.okRps * p.shedRps;
+    yy += p.shedRps * p.shedRps;
+    xc += p.okRps * p.serverCores;
+    yc += p.shedRps * p.serverCores;
+  }
+  const det = xx * yy - xy * xy;
+  if (pts.length < 2 || det === 0) return null;
+  return {
+    okUs: round(((xc * yy - yc * xy) / det) * 1e6, 1),
+    shedUs: round(((yc * xx - xc * xy) / det) * 1e6, 1),
   };
 }
 
@@ -88,7 +133,13 @@ export async function run({ signal, log }) {
     log('warm-up');
     await run1(url, body, { seconds: 2, connections: CONNECTIONS, signal });
     log('saturation');
-    const sat = await run1(url, body, { seconds: DURATION_S, connections: CONNECTIONS, signal });
+    const pid = proc.child.pid;
+    const sat = await run1(url, body, {
+      seconds: DURATION_S,
+      connections: CONNECTIONS,
+      signal,
+      serverPid: pid,
+    });
     const S = sat.goodputRps;
     log(`unloaded (50% of ${Math.round(S)}/s)`);
     const unloaded = await run1(url, body, {
@@ -96,8 +147,10 @@ export async function run({ signal, log }) {
       connections: CONNECTIONS,
       rate: 0.5 * S,
       signal,
+      serverPid: pid,
     });
     const phases = {};
+    const raw = [sat, unloaded];
     for (const [label, factor, connections] of [
       ['3x', 3, 300],
       ['10x', 10, 1000],
@@ -108,7 +161,9 @@ export async function run({ signal, log }) {
         connections,
         rate: factor * S,
         signal,
+        serverPid: pid,
       });
+      raw.push(r);
       phases[label] = {
         askedRps: round(factor * S, 0),
         offeredRps: round(r.offeredRps, 0),
@@ -119,6 +174,8 @@ export async function run({ signal, log }) {
         statuses: r.statuses,
         errors: r.errors,
         timeouts: r.timeouts,
+        serverCores: round(r.serverCores, 2),
+        generatorCores: round(r.generatorCores, 2),
         serverRssMiB: rssMiB(proc.child.pid),
       };
     }
@@ -132,9 +189,21 @@ export async function run({ signal, log }) {
     ]);
     const warnings = proc.output.lines.filter((l) => /"level":(40|50|60)/.test(l.line)).length;
     return {
-      saturation: { rps: round(S, 0), p99Ms: round(sat.p99OkMs, 3) },
-      unloaded: { rps: round(unloaded.goodputRps, 0), p99Ms: round(unloaded.p99OkMs, 3) },
+      loadAverage: os.loadavg().map((x) => round(x, 2)),
+      saturation: {
+        rps: round(S, 0),
+        p99Ms: round(sat.p99OkMs, 3),
+        serverCores: round(sat.serverCores, 2),
+        generatorCores: round(sat.generatorCores, 2),
+      },
+      unloaded: {
+        rps: round(unloaded.goodputRps, 0),
+        p99Ms: round(unloaded.p99OkMs, 3),
+        serverCores: round(unloaded.serverCores, 2),
+        generatorCores: round(unloaded.generatorCores, 2),
+      },
       ...phases,
+      serverCpuUsPerResponse: costPerResponse(raw),
       shedTotals: Object.fromEntries(shed),
       readyzAfter: ready,
       serverAlive: proc.child.exitCode === null,
@@ -164,11 +233,14 @@ export function table(r) {
       'p99/unloaded': p.admittedP99VsUnloaded,
       statuses: JSON.stringify(p.statuses),
       rssMiB: p.serverRssMiB,
+      'cores server/gen': `${p.serverCores}/${p.generatorCores}`,
     });
   }
   return {
     rows,
     notes: [
+      `load average at the end: ${JSON.stringify(r.loadAverage)}; saturation cores server/gen: ${r.saturation.serverCores}/${r.saturation.generatorCores}`,
+      `server CPU per response (least squares over the phases): ${JSON.stringify(r.serverCpuUsPerResponse)} µs`,
       `shed: ${JSON.stringify(r.shedTotals)}; readyz after: ${r.readyzAfter}; alive: ${r.serverAlive}`,
     ],
   };

@@ -64,12 +64,17 @@ async function unlimitDemoBudgets(base, signal) {
 
 /**
  * Returns { proc, dataDir, base, startupS }; the caller stops `proc` and removes `dataDir`.
+ * `env` adds ADSTACK_* settings on top of the documented configuration.
  * On failure it cleans up itself, since the caller never gets a handle.
  */
-export async function startAdstack({ signal, timeoutMs, tmpPrefix = 'adstack-bench-' }) {
+export async function startAdstack({ signal, timeoutMs, tmpPrefix = 'adstack-bench-', env = {} }) {
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), tmpPrefix));
-  const proc = startNode('adstack', [path.join(root, 'dist/cli/main.js'), 'serve', '--demo'], {
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the server only, e.g. `--cpu-prof
+  // --cpu-prof-dir=/tmp/prof` (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const main = path.join(root, 'dist/cli/main.js');
+  const proc = startNode('adstack', [...nodeArgs, main, 'serve', '--demo'], {
     cwd: root,
     env: {
       // Inherited ADSTACK_* settings (a DATABASE_URL, a REDIS_URL…) would silently change what is
@@ -81,6 +86,8 @@ export async function startAdstack({ signal, timeoutMs, tmpPrefix = 'adstack-ben
       // `serve --demo` would also start simulated DSPs; the decision route does not use them.
       ADSTACK_DEMO_DSPS: '0',
       ADSTACK_ADMIN_KEY: BENCH_ADMIN_KEY,
+      // Extra settings of a benchmark (e.g. ADSTACK_WORKERS with ADSTACK_DATABASE_URL).
+      ...env,
     },
   });
   const base = `http://127.0.0.1:${port}`;

@@ -55,6 +55,8 @@ export interface Config {
   readonly postgresTimeoutMs: number;
   /** Per-call timeout of NATS appends behind the `nats` breaker (ADSTACK_NATS_TIMEOUT_MS). */
   readonly natsTimeoutMs: number;
+  /** Median event-loop lag that counts as 100% utilisation for load shedding (ADSTACK_SHED_LAG_TARGET_MS). */
+  readonly shedLagTargetMs: number;
   /** Trace exporter: off (default), console or otlp. */
   readonly otel: 'off' | 'console' | 'otlp';
   /** Publish one `decision` event per decision to the event log (off by default). */
@@ -226,6 +228,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     dependencyTimeoutMs: int(env, 'ADSTACK_DEPENDENCY_TIMEOUT_MS', 2000, 10, 60_000),
     postgresTimeoutMs: int(env, 'ADSTACK_POSTGRES_TIMEOUT_MS', 5000, 10, 600_000),
     natsTimeoutMs: int(env, 'ADSTACK_NATS_TIMEOUT_MS', 5000, 10, 600_000),
+    shedLagTargetMs: int(env, 'ADSTACK_SHED_LAG_TARGET_MS', 50, 1, 1000),
     otel,
     decisionEvents: decisionEvents === 'on',
     dsps,

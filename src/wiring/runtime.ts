@@ -601,7 +601,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     {
       logger: opts.logger ?? false,
       // Decisions stop while the event spool is nearly full (NATS away for long).
-      loadShed: { eventBacklog: () => spoolFill(), ...opts.loadShed },
+      loadShed: {
+        eventBacklog: () => spoolFill(),
+        lagTargetMs: config.shedLagTargetMs,
+        ...opts.loadShed,
+      },
     },
   );
   onBillingStoreError = (e) =>

@@ -91,4 +91,42 @@ describe('load shedding on the decision route', () => {
       await rt.close();
     }
   });
+
+  it('admission control refuses before the body is read (even a malformed one), never events', async () => {
+    let admit = 1;
+    const rt = await startTestRuntime(
+      {},
+      { loadShed: { utilization: () => 0.95, admitFraction: () => admit, random: () => 0.5 } },
+    );
+    try {
+      const d = (
+        await rt.app.inject({ method: 'POST', url: '/v1/decisions', payload: DEMO_REQUEST })
+      ).json();
+      admit = 0.3; // the draw 0.5 falls outside the admitted share
+      const shed = await rt.app.inject({
+        method: 'POST',
+        url: '/v1/decisions',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"placement_id": ', // would be a 400 if the body were parsed
+      });
+      expect(shed.statusCode).toBe(429);
+      expect(shed.headers['retry-after']).toBe('1');
+      expect(shed.headers['x-adstack-shed']).toBe('admission');
+      expect(shed.json().error.code).toBe('ADS_ERR_OVERLOADED');
+      const imp = await rt.app.inject({ url: pathOf(d.tracking.impression_url) });
+      expect(imp.statusCode).toBe(200);
+      expect(imp.json().recorded).toBe(true);
+      admit = 0.6; // the same draw now falls inside: admitted and decided
+      const ok = await rt.app.inject({
+        method: 'POST',
+        url: '/v1/decisions',
+        payload: DEMO_REQUEST,
+      });
+      expect(ok.statusCode).toBe(200);
+      const metrics = (await rt.app.inject({ url: '/metrics' })).body;
+      expect(metrics).toMatch(/adstack_shed_total\{reason="admission"\} 1/);
+    } finally {
+      await rt.close();
+    }
+  });
 });

@@ -13,6 +13,8 @@ describe('configuration', () => {
     });
     expect(c.adminKeyIsDefault).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
+    expect(c.shedLagTargetMs).toBe(50);
+    expect(loadConfig({ ADSTACK_SHED_LAG_TARGET_MS: '20' }).shedLagTargetMs).toBe(20);
   });
 
   it('reads the service URLs', () => {
@@ -42,6 +44,7 @@ describe('configuration', () => {
     [{ ADSTACK_WORKERS: '2' }, 'ADSTACK_WORKERS'],
     [{ ADSTACK_WORKERS: '0', ADSTACK_DATABASE_URL: 'postgres://x@h/db' }, 'ADSTACK_WORKERS'],
     [{ NODE_ENV: 'production', ADSTACK_ADMIN_KEY: 'a-long-admin-key' }, 'ADSTACK_TRACKING_SECRET'],
+    [{ ADSTACK_SHED_LAG_TARGET_MS: '0' }, 'ADSTACK_SHED_LAG_TARGET_MS'],
   ])('names the bad variable: %j', (env, variable) => {
     let err: unknown;
     try {

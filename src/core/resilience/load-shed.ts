@@ -24,6 +24,12 @@ export const ShedReason = {
    * could not be kept, so decisions stop before events are refused (issue 7, backpressure).
    */
   EventBacklog: 'event_backlog',
+  /**
+   * Refused before the body is read by the admission controller (`nextAdmitFraction`): the
+   * critical zone lasted a whole sample window, so only a share of new decisions gets in until
+   * utilisation falls back. The value is not known yet at that point, so the draw is uniform.
+   */
+  Admission: 'admission',
 } as const;
 export type ShedReason = (typeof ShedReason)[keyof typeof ShedReason];
 
@@ -69,6 +75,39 @@ export function decideShed(
 ): ShedReason | null {
   if (utilization >= cfg.hardLimit) return ShedReason.HardLimit;
   return random01 < shedProbability(utilization, value, valueP95, cfg) ? ShedReason.LowValue : null;
+}
+
+/**
+ * Early admission (before the body is read): an additive-increase / multiplicative-decrease
+ * controller on the share of decisions let in, stepped once per utilisation sample. While the
+ * critical zone holds, the share shrinks geometrically (×`decrease`, never under `minAdmit`, so
+ * the signal keeps being measured on real decisions); in the normal zone it grows back by
+ * `increase` per sample; in the elevated zone it holds. Refusing before parsing costs a fraction
+ * of a decision, so past saturation the server spends its CPU on the decisions it admits
+ * instead of on parsing requests it would refuse anyway (or on queueing them).
+ */
+export interface AdmissionConfig {
+  decrease: number; // 0.75 per sample in the critical zone
+  increase: number; // +0.05 per sample in the normal zone
+  minAdmit: number; // 0.02
+}
+
+export const DEFAULT_ADMISSION: AdmissionConfig = {
+  decrease: 0.85,
+  increase: 0.05,
+  minAdmit: 0.1,
+};
+
+export function nextAdmitFraction(
+  admit: number,
+  utilization: number,
+  cfg: AdmissionConfig = DEFAULT_ADMISSION,
+  zones: LoadShedConfig = DEFAULT_LOAD_SHED,
+): number {
+  const zone = zoneOf(utilization, zones);
+  if (zone === 'critical') return Math.max(cfg.minAdmit, admit * cfg.decrease);
+  if (zone === 'normal') return Math.min(1, admit + cfg.increase);
+  return admit;
 }
 
 /** P-quantile (0..1) of a sample, by sorting a copy; for small windows (≤ a few thousand). */

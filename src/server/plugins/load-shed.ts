@@ -13,10 +13,13 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import {
+  DEFAULT_ADMISSION,
   DEFAULT_LOAD_SHED,
   decideShed,
+  nextAdmitFraction,
   quantile,
   zoneOf,
+  type AdmissionConfig,
   type LoadShedConfig,
   type LoadZone,
   type ShedReason,
@@ -27,8 +30,12 @@ export interface LoadShedOptions {
   maxInFlight?: number;
   sampleIntervalMs?: number;
   policy?: LoadShedConfig;
+  /** The early admission controller (core `nextAdmitFraction`), stepped once per sample. */
+  admission?: AdmissionConfig;
   /** Tests force a utilisation; production measures it. */
   utilization?: () => number;
+  /** Tests force the share of decisions admitted before their body is read; production steps it. */
+  admitFraction?: () => number;
   /**
    * How full the local event spool is, 0..1 (src/stream/spooling-event-log.ts `fill`); at
    * `eventBacklogLimit` (default 0.9) every decision is refused before its body is read.
@@ -46,12 +53,18 @@ export class LoadShedder {
   private lag: IntervalHistogram | null = null;
   private timer: NodeJS.Timeout | null = null;
   private measured = 0;
+  private admit = 1;
   private readonly placementValue = new Map<string, number>();
   private readonly recentValues: number[] = [];
   private valueCursor = 0;
   private valueP95 = 0;
   private sinceP95 = 0;
-  readonly shed: Record<ShedReason, number> = { low_value: 0, hard_limit: 0, event_backlog: 0 };
+  readonly shed: Record<ShedReason, number> = {
+    low_value: 0,
+    hard_limit: 0,
+    event_backlog: 0,
+    admission: 0,
+  };
   private readonly lagTargetMs: number;
   private readonly maxInFlight: number;
   readonly policy: LoadShedConfig;
@@ -66,7 +79,7 @@ export class LoadShedder {
     if (this.opts.utilization !== undefined || this.timer !== null) return;
     this.lag = monitorEventLoopDelay({ resolution: 10 });
     this.lag.enable();
-    this.timer = setInterval(() => this.sample(), this.opts.sampleIntervalMs ?? 250);
+    this.timer = setInterval(() => this.sample(), this.opts.sampleIntervalMs ?? 100);
     this.timer.unref();
   }
 
@@ -76,14 +89,29 @@ export class LoadShedder {
     this.lag?.disable();
   }
 
-  private sample(): void {
-    if (this.lag === null) return;
+  /** One utilisation sample (every `sampleIntervalMs`): measures lag, steps admission. */
+  sample(): void {
+    if (this.lag !== null) this.measureLag(this.lag);
+    this.admit = nextAdmitFraction(
+      this.admit,
+      this.utilization(),
+      this.opts.admission ?? DEFAULT_ADMISSION,
+      this.policy,
+    );
+  }
+
+  /** Share of decisions currently let past the early check (1 = all). */
+  admitFraction(): number {
+    return this.opts.admitFraction?.() ?? this.admit;
+  }
+
+  private measureLag(lag: IntervalHistogram): void {
     // The median, not the mean: one long stall (a GC pause, a CPU-starved moment on a shared
     // host, a WASM compile) must not shed a whole window of traffic; a saturated loop delays
     // every tick, which moves the median. The histogram includes the 10 ms sampling
     // resolution itself; subtract it. Smoothed over two windows for the same reason.
-    const lagMs = Math.max(0, this.lag.percentile(50) / 1e6 - 10);
-    this.lag.reset();
+    const lagMs = Math.max(0, lag.percentile(50) / 1e6 - 10);
+    lag.reset();
     this.measured = 0.5 * this.measured + 0.5 * (lagMs / this.lagTargetMs);
   }
 
@@ -96,7 +124,10 @@ export class LoadShedder {
     return zoneOf(this.utilization(), this.policy);
   }
 
-  /** Before the body is read: only the hard limit applies. */
+  /**
+   * Before the body is read (the cheapest "no"): the event backlog, the hard limit, then the
+   * admission controller's uniform draw (the request's value is not known before its body).
+   */
   admitEarly(): ShedReason | null {
     const backlog = this.opts.eventBacklog?.() ?? 0;
     if (backlog >= (this.opts.eventBacklogLimit ?? 0.9)) {
@@ -106,6 +137,11 @@ export class LoadShedder {
     if (this.utilization() >= this.policy.hardLimit) {
       this.shed.hard_limit += 1;
       return 'hard_limit';
+    }
+    const admit = this.admitFraction();
+    if (admit < 1 && (this.opts.random ?? Math.random)() >= admit) {
+      this.shed.admission += 1;
+      return 'admission';
     }
     return null;
   }

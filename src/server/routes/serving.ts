@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AdRequest } from '../../core/domain/ad-request.js';
 import { AdsError } from '../../core/errors.js';
+import { ShedReason } from '../../core/resilience/load-shed.js';
 import type { DecisionService } from '../../exchange/decision.js';
 import type { DecisionDeadline } from '../../exchange/resilient/deadline.js';
 import type { EventService } from '../../exchange/events.js';
@@ -32,8 +33,15 @@ const DECISION_QUERY = {
   properties: { debug: { type: 'string', enum: ['0', '1'] } },
 } as const;
 
-const SHED_BODY = (reason: string) =>
-  errorBody('ADS_ERR_OVERLOADED', `The server is shedding load (${reason}); retry after 1 s`);
+/** The 429 bodies, serialised once per closed-enum reason: refusing must cost as little as possible. */
+const SHED_BODY = Object.fromEntries(
+  Object.values(ShedReason).map((reason) => [
+    reason,
+    JSON.stringify(
+      errorBody('ADS_ERR_OVERLOADED', `The server is shedding load (${reason}); retry after 1 s`),
+    ),
+  ]),
+) as Record<ShedReason, string>;
 
 export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): void {
   app.post(
@@ -55,7 +63,8 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
             .code(429)
             .header('retry-after', '1')
             .header('x-adstack-shed', reason)
-            .send(SHED_BODY(reason));
+            .type('application/json; charset=utf-8')
+            .send(SHED_BODY[reason]);
         }
         return undefined;
       },
@@ -95,7 +104,8 @@ export function registerServingRoutes(app: FastifyInstance, deps: ServingDeps): 
           .code(429)
           .header('retry-after', '1')
           .header('x-adstack-shed', shed)
-          .send(SHED_BODY(shed));
+          .type('application/json; charset=utf-8')
+          .send(SHED_BODY[shed]);
       }
       const outcome = await decide(false);
       if (outcome.kind === 'no_fill') {
