@@ -169,6 +169,8 @@ export class EventService {
     const pipeline = this.deps.pipeline;
     const occurred_at = new Date(nowMs).toISOString();
     const id = eventKey(kind, claims);
+    const leaseIds = (claims.bl ?? []).map(([, leaseId]) => leaseId);
+    const leases = leaseIds.length > 0 ? { lease_ids: leaseIds } : {};
     if (pipeline === undefined) {
       const { inserted } = await this.deps.ledger.record({
         event_key: id,
@@ -180,6 +182,7 @@ export class EventService {
         placement_id: claims.p,
         spend_micros: spend,
         occurred_at,
+        ...leases,
       });
       return { claims, inserted, spend_micros: spend };
     }
@@ -196,6 +199,7 @@ export class EventService {
         placement_id: claims.p,
         spend_micros: spend,
         ...(claims.pu !== undefined ? { user_key: claims.pu } : {}),
+        ...leases,
       },
     };
     const inserted = await recordThrough(pipeline, event);

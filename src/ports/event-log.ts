@@ -61,7 +61,9 @@ export type InvalidationReason = (typeof InvalidationReason)[keyof typeof Invali
 /**
  * Payloads by type. A breaking change adds a new version and a new payload type.
  * Impression and click v2 = v1 + the optional `user_key` (the hashed profile key of
- * ../exchange/user-key.ts, never a raw id); consumers read both versions.
+ * ../exchange/user-key.ts, never a raw id); consumers read both versions. Both may also carry
+ * the optional `lease_ids` (the budget leases the decision reserved from, for the ledger row):
+ * an optional field that consumers may ignore, so no new version.
  */
 export interface EventPayloads {
   /** One decision; `outcome` no_fill carries the closed-enum reason. */
@@ -74,8 +76,8 @@ export interface EventPayloads {
     creative_id?: string;
     price_micros?: number;
   };
-  impression: AdRef & { spend_micros: number; user_key?: string };
-  click: AdRef & { spend_micros: number; user_key?: string };
+  impression: AdRef & { spend_micros: number; user_key?: string; lease_ids?: string[] };
+  click: AdRef & { spend_micros: number; user_key?: string; lease_ids?: string[] };
   conversion: AdRef & { spend_micros: number; conversion_id: string };
   /** An external bid won (OpenRTB win notice, `nurl`). */
   win: { decision_id: string; bidder: string; price_micros: number };
