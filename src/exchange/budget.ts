@@ -83,7 +83,8 @@ export type LeaseEvent =
       atMs: number;
     }
   | {
-      kind: 'return';
+      /** 'shrink': the unreserved part of a lease that stopped serving, given back early. */
+      kind: 'return' | 'shrink';
       campaignId: string;
       period: string;
       leaseId: string;
@@ -799,7 +800,20 @@ export class BudgetManager {
         const give = s.lease.shrink(Math.max(0, s.lease.availableMicros - hold));
         if (give > 0) {
           const r = await this.opts.counters.shrinkLease(p.key, s.lease.leaseId, give);
-          if (r.status === 'returned') this.leaseMicrosReturnedEarly += r.returnedMicros;
+          if (r.status === 'returned') {
+            this.leaseMicrosReturnedEarly += r.returnedMicros;
+            // For the lease log: a rebuild re-creates this lease without the part given back
+            // (never reserved: the local lease shrank first, so no token can spend it).
+            this.opts.onLease?.({
+              kind: 'shrink',
+              campaignId: p.key.campaignId,
+              period: p.key.period,
+              leaseId: s.lease.leaseId,
+              serverId: this.opts.serverId,
+              micros: give,
+              atMs: nowMs,
+            });
+          }
         }
         continue;
       }

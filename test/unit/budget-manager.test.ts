@@ -80,8 +80,11 @@ describe('BudgetManager with shared counters', () => {
     await m.tick();
     await m.idle();
     expect(m.leaseMicrosReturnedEarly).toBe(100_000 - CHARGE);
-    // Not returned (no return row): only shrunk, the reservation keeps its cover.
+    // Not returned (no return row): only shrunk and logged, the reservation keeps its cover.
     expect(w.leaseLog.some((e) => e.kind === 'return' && e.leaseId === first)).toBe(false);
+    expect(w.leaseLog.filter((e) => e.kind === 'shrink')).toMatchObject([
+      { leaseId: first, micros: 100_000 - CHARGE },
+    ]);
     const before = await w.counters.state(key);
     const openGrants = w.leaseLog
       .filter((e) => e.kind === 'grant' && e.leaseId !== first)

@@ -2,7 +2,8 @@
  * The budget rebuild source on the ledger database (src/wiring/budget.ts, migration 009):
  * open leases are re-created with only their unspent part — the grant minus the ledger's spend
  * on that lease in the rebuild's range — so a rebuild after a Redis loss no longer holds the
- * spent part twice. Rows without lease ids, and spend outside the range, subtract nothing.
+ * spent part twice, nor the part a lease gave back early (a `shrink` row). Rows without lease
+ * ids, and spend outside the range, subtract nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -73,6 +74,17 @@ describe('ledger rebuild source: open leases minus their spent part', () => {
       expiresAtMs: null,
       atMs: NOON - 30_000,
     });
+    // L2 stopped serving and gave 2 000 unreserved micros back early.
+    await leases.recordLease({
+      kind: 'shrink',
+      leaseId: 'L2',
+      campaignId: 'cmp_r',
+      period: DAY,
+      serverId: 's1',
+      micros: 2_000,
+      expiresAtMs: null,
+      atMs: NOON - 20_000,
+    });
     await ledger.record(row('impression:a', 3_000, NOON - 10_000, ['L1', 'LT']));
     await ledger.record(row('impression:b', 2_000, NOON - 9_000, ['L1', 'LT']));
     // The day before (outside the daily range): not subtracted from L1's daily hold.
@@ -108,7 +120,7 @@ describe('ledger rebuild source: open leases minus their spent part', () => {
     );
     expect(daily.spentMicros).toBe(3_000 + 2_000 + 4_000 + 1_500);
     const byId = Object.fromEntries((daily.openLeases ?? []).map((l) => [l.leaseId, l.micros]));
-    expect(byId).toEqual({ L1: 10_000 - 5_000, L2: 8_000 - 1_500 });
+    expect(byId).toEqual({ L1: 10_000 - 5_000, L2: 8_000 - 2_000 - 1_500 });
 
     const life = await source({ campaignId: 'cmp_r', period: 'lifetime' }, 200_000, null);
     expect(life.spentMicros).toBe(3_000 + 2_000 + 1_000 + 4_000 + 1_500);

@@ -17,7 +17,7 @@
 import type { SqlDriver } from './driver.js';
 
 export interface LeaseLogRow {
-  kind: 'grant' | 'return';
+  kind: 'grant' | 'return' | 'shrink';
   leaseId: string;
   campaignId: string;
   period: string;
@@ -93,7 +93,8 @@ export class PgBudgetLedger {
    * are its grant minus the ledger's spend in that range on it (rows naming it in `lease_ids`,
    * migration 009): that spend is already in the rebuild's `spentMicros`, and what the lease's
    * outstanding tokens can still bring is at most the rest. Rows without lease ids subtract
-   * nothing (held whole, conservative). Without `spentIn`: the whole grants.
+   * nothing (held whole, conservative). Always minus a `shrink` row's micros (given back
+   * early, never reserved). Without `spentIn`: no spend is subtracted.
    */
   async openLeaseRows(
     campaignId: string,
@@ -102,15 +103,17 @@ export class PgBudgetLedger {
     spentIn?: { fromMs: number; toMs: number } | null,
   ): Promise<{ leaseId: string; micros: number; expiresAtMs: number; serverId: string }[]> {
     const params: unknown[] = [campaignId, period, new Date(nowMs).toISOString()];
-    let micros = 'g.micros';
+    // A shrink row: micros given back early, never reserved (src/exchange/budget.ts).
+    let micros = `g.micros - COALESCE((SELECT sum(s.micros) FROM budget_lease_events s
+                  WHERE s.kind = 'shrink' AND s.lease_id = g.lease_id), 0)`;
     if (spentIn !== undefined) {
       let inRange = '';
       if (spentIn !== null) {
         params.push(new Date(spentIn.fromMs).toISOString(), new Date(spentIn.toMs).toISOString());
         inRange = ' AND e.occurred_at >= $4 AND e.occurred_at < $5';
       }
-      micros = `GREATEST(0, g.micros - COALESCE((SELECT sum(e.spend_micros) FROM ledger_events e
-                  WHERE e.campaign_id = g.campaign_id AND g.lease_id = ANY (e.lease_ids)${inRange}), 0))`;
+      micros = `${micros} - COALESCE((SELECT sum(e.spend_micros) FROM ledger_events e
+                  WHERE e.campaign_id = g.campaign_id AND g.lease_id = ANY (e.lease_ids)${inRange}), 0)`;
     }
     const rows = await this.db.query<{
       id: string;
@@ -118,7 +121,7 @@ export class PgBudgetLedger {
       until: Date | string;
       server: string;
     }>(
-      `SELECT g.lease_id AS id, (${micros})::text AS m, g.expires_at AS until, g.server_id AS server
+      `SELECT g.lease_id AS id, GREATEST(0, ${micros})::text AS m, g.expires_at AS until, g.server_id AS server
          FROM budget_lease_events g
         WHERE g.kind = 'grant' AND g.campaign_id = $1 AND g.period = $2 AND g.expires_at > $3
           AND NOT EXISTS (SELECT 1 FROM budget_lease_events r

@@ -6,3 +6,11 @@
 -- rows subtract nothing (the lease is held whole, as before — conservative).
 -- Adding a nullable column rewrites no row, so the append-only trigger is not involved.
 ALTER TABLE ledger_events ADD COLUMN lease_ids text[];
+
+-- The lease log also records an early partial return ('shrink': a lease that stopped serving
+-- gave its unreserved part back before expiry, BudgetCounters.shrinkLease); a rebuild then
+-- re-creates the lease without it. At most one shrink row per lease (the first is kept; a
+-- missed shrink row only makes a rebuild hold more, never less).
+ALTER TABLE budget_lease_events DROP CONSTRAINT budget_lease_events_kind_check;
+ALTER TABLE budget_lease_events
+  ADD CONSTRAINT budget_lease_events_kind_check CHECK (kind IN ('grant', 'return', 'shrink'));
