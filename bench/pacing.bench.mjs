@@ -491,6 +491,49 @@ export async function run({ signal, log }) {
     }
     let lost = 0;
     for (const d of served.keys()) if (!keys.has(d)) lost++;
+    // Deviation from the pacer's curve, as `adstack simulate-pacing` defines it: per paced
+    // campaign (supply ≥ 1.5× budget), at the 24 hour ends, |cumulative ledger spend − the
+    // target curve| in % of the daily budget; p95 = nearest rank of the 24 (23rd smallest).
+    // The pacer's curve here is the flat forecast: the bench runs one day, nothing is learned.
+    const { targetFraction, FLAT_FORECAST } = await load('core/pacing/index.js');
+    const byHour = new Map();
+    for (const r of await db.query(
+      `SELECT campaign_id AS c, floor(extract(epoch FROM occurred_at - $1::timestamptz) / 3600)::int AS h,
+              sum(spend_micros)::text AS s
+         FROM ledger_events GROUP BY 1, 2`,
+      [new Date(SIM_START).toISOString()],
+    )) {
+      const hours = byHour.get(r.c) ?? new Array(24).fill(0);
+      hours[Math.min(23, Math.max(0, r.h))] += Number(r.s);
+      byHour.set(r.c, hours);
+    }
+    const deviation = { even: [], frontloaded: [] };
+    for (let ci = 0; ci < N_CAMPAIGNS; ci++) {
+      const c = campaigns[ci];
+      if (c.pacing === 'asap') continue;
+      const B = c.daily_budget_micros;
+      const charge = Math.round(c.bid_micros / 1000);
+      if (B < 4 * charge || (supplyByCampaign[ci] * charge) / B < 1.5) continue;
+      const hours = byHour.get(c.id) ?? new Array(24).fill(0);
+      const devs = [];
+      let acc = 0;
+      for (let h = 0; h < 24; h++) {
+        acc += hours[h];
+        const tgt = 100 * targetFraction(c.pacing, FLAT_FORECAST, (h + 1) / 24);
+        devs.push(Math.abs((100 * acc) / B - tgt));
+      }
+      devs.sort((a, b) => a - b);
+      deviation[c.pacing].push(devs[Math.ceil(0.95 * devs.length) - 1] ?? 0);
+    }
+    const devSummary = (xs) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return {
+        campaigns: s.length,
+        median_p95_pct: round(s[Math.floor(s.length / 2)] ?? 0, 2),
+        max_p95_pct: round(s[s.length - 1] ?? 0, 2),
+        above_3_pct: s.filter((x) => x > 3).length,
+      };
+    };
     deliveries.sort((a, b) => a - b);
     deliverable.sort((a, b) => a - b);
     const result = {
@@ -513,6 +556,8 @@ export async function run({ signal, log }) {
       delivery_whole_impressions_min_pct: round(deliverable[0] ?? 0, 2),
       delivery_whole_impressions_below_98: deliverable.filter((x) => x < 98).length,
       delivery_below_98_campaigns: short,
+      deviation_vs_pacer_even: devSummary(deviation.even),
+      deviation_vs_pacer_frontloaded: devSummary(deviation.frontloaded),
       tiny_budgets: tiny,
       ledger_counter_mismatches: mismatched,
       counters_over_ledger_micros: countersOverLedger,
@@ -579,6 +624,16 @@ export function table(r) {
         value: r.delivery_whole_impressions_below_98,
         goal: 0,
       },
+      {
+        check: 'even p95 deviation vs pacer, median %',
+        value: r.deviation_vs_pacer_even?.median_p95_pct,
+        goal: '≤ 3',
+      },
+      {
+        check: 'even campaigns with p95 deviation > 3 %',
+        value: r.deviation_vs_pacer_even?.above_3_pct,
+        goal: 0,
+      },
       { check: 'ledger ≠ counters (campaigns)', value: r.ledger_counter_mismatches, goal: 0 },
       { check: 'events lost', value: r.events_lost, goal: 0 },
       { check: 'double charges (ledger rows)', value: r.double_charges_ledger_rows, goal: 0 },
@@ -593,6 +648,8 @@ export function table(r) {
         `${r.opportunities} opportunities, ${r.served} served; ${r.kills} kill -9, ${r.redis_restarts} Redis restart (${r.redis_down_ms} ms)`,
       `events: ${r.duplicates_sent} duplicated, ${r.reordered} reordered, ${r.redeliveries} redelivered, ` +
         `${r.events_expired} expired, ${r.events_undelivered_at_quiesce} undelivered; failures ${JSON.stringify(r.failed_delivery_codes)}`,
+      `p95 deviation vs the pacer's (flat) curve, median / max / campaigns > 3 %: even ${r.deviation_vs_pacer_even?.median_p95_pct} / ${r.deviation_vs_pacer_even?.max_p95_pct} / ${r.deviation_vs_pacer_even?.above_3_pct} of ${r.deviation_vs_pacer_even?.campaigns}; ` +
+        `frontloaded ${r.deviation_vs_pacer_frontloaded?.median_p95_pct} / ${r.deviation_vs_pacer_frontloaded?.max_p95_pct} / ${r.deviation_vs_pacer_frontloaded?.above_3_pct} of ${r.deviation_vs_pacer_frontloaded?.campaigns}`,
       `leased after quiesce ${r.leased_after_quiesce_micros} micros; worker errors ${JSON.stringify(r.worker_errors)}`,
       `kill -9: ${r.killed_workers_unreturned_grants} grants never returned by the killed workers (left to the monitors; ${r.killed_workers_unreturned_grant_micros_upper_bound} micros granted, spent part included); ` +
         `Redis restart: ${r.restores} restores re-created ${r.restored_open_lease_micros} micros of open leases ` +

@@ -83,7 +83,8 @@ export type LeaseEvent =
       atMs: number;
     }
   | {
-      kind: 'return';
+      /** 'shrink': the unreserved part of a lease that stopped serving, given back early. */
+      kind: 'return' | 'shrink';
       campaignId: string;
       period: string;
       leaseId: string;
@@ -241,6 +242,8 @@ export class BudgetManager {
   exposureOverrunMicros = 0;
   leasesGranted = 0;
   leasesReturned = 0;
+  /** Unreserved micros of drained leases given back before their expiry (shrinkLease). */
+  leaseMicrosReturnedEarly = 0;
 
   constructor(private readonly opts: BudgetManagerOptions) {
     this.random = opts.random ?? Math.random;
@@ -300,7 +303,7 @@ export class BudgetManager {
         if (p === null) continue;
         p.draining.push(...p.leases);
         p.leases = [];
-        work.push(this.returnDrained(p, nowMs, true));
+        work.push(this.returnDrained(p, nowMs, true, this.holdback(st)));
       }
     }
     await Promise.all(work);
@@ -359,7 +362,7 @@ export class BudgetManager {
   private async ensure(st: CampaignState, p: PeriodState): Promise<void> {
     try {
       if (p.draining.length > 0 && p.status !== 'lost') {
-        await this.returnDrained(p, this.opts.clock.nowMs(), false);
+        await this.returnDrained(p, this.opts.clock.nowMs(), false, this.holdback(st));
       }
       if (p.status === 'lost') {
         await this.tryRebuild(p);
@@ -757,7 +760,7 @@ export class BudgetManager {
         } else keep.push(s);
       }
       p.leases = keep;
-      await this.returnDrained(p, nowMs, false);
+      await this.returnDrained(p, nowMs, false, this.holdback(st));
       if (p.status !== 'lost') {
         await this.opts.counters.reclaimExpired(p.key, nowMs - this.graceMs);
         const s = await this.opts.counters.state(p.key);
@@ -781,11 +784,37 @@ export class BudgetManager {
    * expired), or with no open reservation left. With `all` (shutdown, campaign gone) the same
    * rule applies: a lease with open reservations is left to the timeout monitor.
    */
-  private async returnDrained(p: PeriodState, nowMs: number, _all: boolean): Promise<void> {
+  private async returnDrained(
+    p: PeriodState,
+    nowMs: number,
+    _all: boolean,
+    hold: number,
+  ): Promise<void> {
     const left: LeaseSlot[] = [];
     for (const s of p.draining) {
       if (s.expiresAtMs - this.graceMs > nowMs && s.lease.openReservations > 0) {
         left.push(s);
+        // Early partial return: a drained lease takes no new reservations, so its unreserved
+        // part (beyond the CPC/CPA exposure reserve) can never be spent; it goes back now, and
+        // the outstanding reservations stay covered until they settle or the lease expires.
+        const give = s.lease.shrink(Math.max(0, s.lease.availableMicros - hold));
+        if (give > 0) {
+          const r = await this.opts.counters.shrinkLease(p.key, s.lease.leaseId, give);
+          if (r.status === 'returned') {
+            this.leaseMicrosReturnedEarly += r.returnedMicros;
+            // For the lease log: a rebuild re-creates this lease without the part given back
+            // (never reserved: the local lease shrank first, so no token can spend it).
+            this.opts.onLease?.({
+              kind: 'shrink',
+              campaignId: p.key.campaignId,
+              period: p.key.period,
+              leaseId: s.lease.leaseId,
+              serverId: this.opts.serverId,
+              micros: give,
+              atMs: nowMs,
+            });
+          }
+        }
         continue;
       }
       const r = await this.opts.counters.returnLease(p.key, s.lease.leaseId);
@@ -823,7 +852,7 @@ export class BudgetManager {
         if (p === null || p.status === 'lost') continue;
         this.drainAll(p);
         try {
-          await this.returnDrained(p, nowMs, true);
+          await this.returnDrained(p, nowMs, true, this.holdback(st));
         } catch (e) {
           this.opts.onError?.(e, 'budget lease return');
         }

@@ -183,6 +183,8 @@ export class EventService {
     const pipeline = this.deps.pipeline;
     const occurred_at = new Date(nowMs).toISOString();
     const id = eventKey(kind, claims);
+    const leaseIds = (claims.bl ?? []).map(([, leaseId]) => leaseId);
+    const leases = leaseIds.length > 0 ? { lease_ids: leaseIds } : {};
     if (pipeline === undefined) {
       const { inserted } = await this.deps.ledger.record({
         event_key: id,
@@ -194,6 +196,7 @@ export class EventService {
         placement_id: claims.p,
         spend_micros: spend,
         occurred_at,
+        ...leases,
       });
       return { claims, inserted, spend_micros: spend };
     }
@@ -204,6 +207,7 @@ export class EventService {
       creative_id: claims.cr,
       placement_id: claims.p,
       spend_micros: spend,
+      ...leases,
     };
     const event: LedgerEnvelope =
       kind === 'conversion'

@@ -28,7 +28,8 @@
  *   the lease TTL rule below keeps closed (docs/decisions/0009-budget-leases.md).
  * - `returnLease` closes an open lease and gives its unspent part back to `remaining`;
  *   returning a closed lease is a no-op (`already_closed`). `reclaimExpired` does the same for
- *   every open lease whose `expiresAtMs ≤ nowMs` (the timeout monitor's step). The holder must
+ *   every open lease whose `expiresAtMs ≤ nowMs` (the timeout monitor's step). `shrinkLease`
+ *   gives part of an open lease's unspent micros back early and keeps it open. The holder must
  *   choose `expiresAtMs` no earlier than its last possible spend report (last reservation +
  *   tracking-token lifetime), so reclaiming can only strand, never double-count, budget.
  * - `setBudget` creates the counters (remaining = budget) or changes the budget: `remaining`
@@ -127,6 +128,14 @@ export interface BudgetCounters {
   grantLease(req: GrantLeaseRequest): Promise<GrantLeaseResult>;
   recordSpend(req: RecordSpendRequest): Promise<{ status: SpendStatus }>;
   returnLease(key: CampaignPeriod, leaseId: string): Promise<ReturnLeaseResult>;
+  /**
+   * Gives up to `giveMicros` of an open lease's unspent part back to `remaining` now; the lease
+   * stays open (same id and expiry) with its grant lowered by what was given. For a lease that
+   * no longer serves but still backs outstanding reservations: the holder gives back only what
+   * no reservation covers, so no spend can arrive beyond the lowered grant. `already_closed` /
+   * `unknown_lease` change nothing.
+   */
+  shrinkLease(key: CampaignPeriod, leaseId: string, giveMicros: number): Promise<ReturnLeaseResult>;
   reclaimExpired(key: CampaignPeriod, nowMs: number): Promise<ReclaimResult>;
   /** Current counters, or null when they do not exist. */
   state(key: CampaignPeriod): Promise<BudgetState | null>;

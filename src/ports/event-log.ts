@@ -61,7 +61,9 @@ export type InvalidationReason = (typeof InvalidationReason)[keyof typeof Invali
 /**
  * Payloads by type. A breaking change adds a new version and a new payload type.
  * Impression and click v2 = v1 + the optional `user_key` (the hashed profile key of
- * ../exchange/user-key.ts, never a raw id); consumers read both versions.
+ * ../exchange/user-key.ts, never a raw id); consumers read both versions. Both may also carry
+ * the optional `lease_ids` (the budget leases the decision reserved from, for the ledger row):
+ * an optional field that consumers may ignore, so no new version.
  */
 export interface EventPayloads {
   /** One decision; `outcome` no_fill carries the closed-enum reason. */
@@ -74,9 +76,9 @@ export interface EventPayloads {
     creative_id?: string;
     price_micros?: number;
   };
-  impression: AdRef & { spend_micros: number; user_key?: string };
-  click: AdRef & { spend_micros: number; user_key?: string };
-  conversion: AdRef & { spend_micros: number; conversion_id: string };
+  impression: AdRef & { spend_micros: number; user_key?: string; lease_ids?: string[] };
+  click: AdRef & { spend_micros: number; user_key?: string; lease_ids?: string[] };
+  conversion: AdRef & { spend_micros: number; conversion_id: string; lease_ids?: string[] };
   /**
    * A DSP bid won one of our decisions (`POST /v1/decisions`; the win notice `nurl` fires at
    * the same moment). `auction_id` is the BidRequest id sent to the DSPs. Id `win:<decision>`.
@@ -101,8 +103,9 @@ export interface EventPayloads {
     outcome: 'ok' | 'failed' | 'abandoned' | 'dropped';
   };
   /**
-   * A budget lease granted to or returned by one ad server (src/exchange/budget.ts `onLease`;
-   * the lease table in the ledger database holds the same facts). Id `lease:<lease id>:<action>`.
+   * A budget lease granted to, returned by, or shrunk early by (its unreserved part given back)
+   * one ad server (src/exchange/budget.ts `onLease`; the lease table in the ledger database
+   * holds the same facts). Id `lease:<lease id>:<action>`.
    * An expiry is not an event of its own: an unreturned lease simply passes `expires_at`.
    */
   lease: {
@@ -110,7 +113,7 @@ export interface EventPayloads {
     campaign_id: string;
     period: string;
     server_id: string;
-    action: 'grant' | 'return';
+    action: 'grant' | 'return' | 'shrink';
     amount_micros: number;
     expires_at?: string;
   };

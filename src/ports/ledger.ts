@@ -12,6 +12,11 @@ export interface LedgerEvent {
   placement_id: string;
   spend_micros: number;
   occurred_at: string; // ISO 8601
+  /**
+   * The budget leases the decision reserved from (one per budget period, from the tracking
+   * token); lets a budget rebuild subtract a lease's spent part (src/wiring/budget.ts).
+   */
+  lease_ids?: readonly string[];
 }
 
 export interface LedgerTotals {

@@ -61,6 +61,12 @@ export function toLedgerRow(e: AnyEvent): LedgerMapping {
       placement_id: d.placement_id,
       spend_micros: d.spend_micros,
       occurred_at: e.occurred_at,
+      ...(isLeaseIds(d.lease_ids) ? { lease_ids: d.lease_ids } : {}),
     },
   };
+}
+
+/** Optional lease ids of a spend row; anything else is left out (the row subtracts nothing). */
+function isLeaseIds(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x !== '');
 }

@@ -19,13 +19,12 @@ export function ledgerRebuildSource(ledger: PgBudgetLedger, clock: Clock): Budge
   return async (key, _budget, day) => {
     // Rows, not just their sum: the rebuilt counters know every event key already charged, so
     // a duplicate delivered after the rebuild is not charged twice.
-    const spends = await ledger.spendRows(
-      key.campaignId,
-      day === null ? null : { fromMs: day.startMs, toMs: day.endMs },
-    );
+    const range = day === null ? null : { fromMs: day.startMs, toMs: day.endMs };
+    const spends = await ledger.spendRows(key.campaignId, range);
     const spentMicros = spends.reduce((a, r) => a + r.micros, 0);
-    // The open leases are re-created one by one (each back at its own expiry), not as one hold.
-    const openLeases = await ledger.openLeaseRows(key.campaignId, key.period, clock.nowMs());
+    // The open leases are re-created one by one (each back at its own expiry), not as one hold,
+    // each with only its unspent part: its spend in the same range is in `spentMicros` already.
+    const openLeases = await ledger.openLeaseRows(key.campaignId, key.period, clock.nowMs(), range);
     return { spentMicros, spends, heldMicros: 0, heldUntilMs: 0, openLeases };
   };
 }

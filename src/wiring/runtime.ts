@@ -51,6 +51,8 @@ import { createRedisConnection, type RedisConnection } from '../adapters/redis/h
 import type { Config } from '../config/config.js';
 import { degradationName } from '../core/resilience/degradation.js';
 import { BudgetManager } from '../exchange/budget.js';
+import { HourlyTrafficHistory } from '../core/pacing/index.js';
+import { createPgPacingTraffic } from '../adapters/postgres/pacing-traffic.js';
 import { DecisionService } from '../exchange/decision.js';
 import { EventService } from '../exchange/events.js';
 import { PredictionStage, ServingModel } from '../exchange/prediction.js';
@@ -147,6 +149,8 @@ export interface Runtime {
 
 /** How long past its TTL a cached profile may be served stale (degradation ladder step 1). */
 export const PROFILE_STALE_MS = 60_000;
+/** Whole past days the pacing traffic forecast is learned from (and seeded with on start). */
+export const TRAFFIC_KEEP_DAYS = 7;
 
 export interface UserData {
   service: UserService;
@@ -391,10 +395,30 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const budgetLedger = createPgBudgetLedger(storage.driver);
   let onBudgetError = (_e: unknown, _what: string): void => undefined;
   const leaseWrites = new Set<Promise<void>>();
+  let trafficSeedError: unknown = null;
+  const budgetServerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  // The learned hourly traffic is stored per whole day and seeded on start, so a restarted
+  // process paces on the learned forecast at once (not flat for a day).
+  const pacingTraffic = createPgPacingTraffic(storage.driver);
+  const traffic = new HourlyTrafficHistory(TRAFFIC_KEEP_DAYS, (campaignId, dayKey, counts) => {
+    void pacingTraffic
+      .recordDay(campaignId, dayKey, budgetServerId, counts)
+      .catch((err: unknown) => onBudgetError(err, 'pacing traffic'));
+  });
+  try {
+    for (const [id, days] of await pacingTraffic.recentDays(TRAFFIC_KEEP_DAYS)) {
+      traffic.seed(id, days);
+    }
+  } catch (e) {
+    // Not fatal: pacing starts on the flat forecast, as with no history (logged once the
+    // logger exists, below).
+    trafficSeedError = e;
+  }
   const budgets = new BudgetManager({
     counters: budgetCounters,
     clock,
-    serverId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    serverId: budgetServerId,
+    traffic,
     trackingTtlMs: config.trackingTtlMs,
     servers: config.workers,
     rebuild: ledgerRebuildSource(budgetLedger, clock),
@@ -639,6 +663,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   onBudgetError = (e, what) => {
     if (!(e instanceof BreakerOpenError)) app.log.warn({ err: e }, `${what} failed; will retry`);
   };
+  if (trafficSeedError !== null) onBudgetError(trafficSeedError, 'pacing traffic seed');
   onReconcileDifference = (d) =>
     app.log.warn(
       {

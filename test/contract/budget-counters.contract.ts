@@ -150,6 +150,52 @@ export function budgetCountersContract(
       });
     });
 
+    it('shrinks an open lease early: gives back at most its unspent part, keeps it open', async () => {
+      const k = period();
+      await h.counters.setBudget(k, 10_000);
+      await grant(k, 'l', 4_000);
+      await h.counters.recordSpend({ ...k, leaseId: 'l', spendKey: 'e1', amountMicros: 1_000 });
+      expect(await h.counters.shrinkLease(k, 'l', 2_000)).toEqual({
+        status: 'returned',
+        returnedMicros: 2_000,
+      });
+      let s = await h.counters.state(k);
+      expect(s).toMatchObject({ remainingMicros: 8_000, leasedMicros: 1_000, openLeases: 1 });
+      conserved(s);
+      // The lowered grant bounds later spend: 1 000 unspent remain on it.
+      expect(
+        await h.other.recordSpend({ ...k, leaseId: 'l', spendKey: 'e2', amountMicros: 1_001 }),
+      ).toEqual({ status: 'exceeds_lease' });
+      expect(
+        await h.other.recordSpend({ ...k, leaseId: 'l', spendKey: 'e3', amountMicros: 600 }),
+      ).toEqual({ status: 'recorded' });
+      // Asking for more than is unspent gives only the unspent part.
+      expect(await h.other.shrinkLease(k, 'l', 5_000)).toEqual({
+        status: 'returned',
+        returnedMicros: 400,
+      });
+      expect(await h.counters.returnLease(k, 'l')).toEqual({
+        status: 'returned',
+        returnedMicros: 0,
+      });
+      expect(await h.counters.shrinkLease(k, 'l', 1)).toEqual({
+        status: 'already_closed',
+        returnedMicros: 0,
+      });
+      expect(await h.counters.shrinkLease(k, 'zzz', 1)).toEqual({
+        status: 'unknown_lease',
+        returnedMicros: 0,
+      });
+      s = await h.counters.state(k);
+      expect(s).toEqual({
+        budgetMicros: 10_000,
+        remainingMicros: 8_400,
+        leasedMicros: 0,
+        spentMicros: 1_600,
+        openLeases: 0,
+      });
+    });
+
     it('returns a fully spent lease (nothing to give back) and closes it', async () => {
       const k = period();
       await h.counters.setBudget(k, 10_000);
@@ -415,6 +461,11 @@ export function budgetCountersContract(
           micros: fc.integer({ min: 0, max: 1_500 }),
         }),
         fc.record({ kind: fc.constant('return' as const), lease: fc.integer({ min: 0, max: 5 }) }),
+        fc.record({
+          kind: fc.constant('shrink' as const),
+          lease: fc.integer({ min: 0, max: 5 }),
+          micros: fc.integer({ min: 0, max: 3_000 }),
+        }),
         fc.record({ kind: fc.constant('reclaim' as const), now: fc.integer({ min: 0, max: 10 }) }),
       );
       await fc.assert(
@@ -446,6 +497,9 @@ export function budgetCountersContract(
                 if (r.status === 'late' || r.status === 'recorded') counted += o.micros;
               } else if (o.kind === 'return') {
                 await h.other.returnLease(k, `l${o.lease}`);
+              } else if (o.kind === 'shrink') {
+                const r = await h.other.shrinkLease(k, `l${o.lease}`, o.micros);
+                expect(r.returnedMicros).toBeLessThanOrEqual(o.micros);
               } else {
                 await h.counters.reclaimExpired(k, o.now);
               }

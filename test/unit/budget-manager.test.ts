@@ -62,6 +62,40 @@ describe('BudgetManager with shared counters', () => {
     }
   });
 
+  it('a drained lease with an outstanding reservation gives its unreserved part back early', async () => {
+    const w = new World(
+      campaign({ lifetime_budget_micros: null, daily_budget_micros: 1_000_000 }),
+      2,
+    );
+    const key: CampaignPeriod = { campaignId: w.c.id, period: '2026-06-01' };
+    const [m] = w.managers;
+    if (m === undefined) throw new Error('no manager');
+    await m.sync([w.c]);
+    expect(await w.decide(0)).toBe(true); // one impression outstanding on the first lease
+    const first = w.served[0]?.reservation.leases[0]?.[1];
+    const granted = w.leaseLog.find((e) => e.kind === 'grant' && e.leaseId === first)?.micros;
+    expect(granted).toBe(100_000); // chunkFraction 0.1 of the daily budget
+    // Past the serve window the lease drains; its reservation is still open (token valid).
+    w.clock.advance(31_000);
+    await m.tick();
+    await m.idle();
+    expect(m.leaseMicrosReturnedEarly).toBe(100_000 - CHARGE);
+    // Not returned (no return row): only shrunk and logged, the reservation keeps its cover.
+    expect(w.leaseLog.some((e) => e.kind === 'return' && e.leaseId === first)).toBe(false);
+    expect(w.leaseLog.filter((e) => e.kind === 'shrink')).toMatchObject([
+      { leaseId: first, micros: 100_000 - CHARGE },
+    ]);
+    const before = await w.counters.state(key);
+    const openGrants = w.leaseLog
+      .filter((e) => e.kind === 'grant' && e.leaseId !== first)
+      .reduce((a, e) => a + e.micros, 0);
+    expect(before?.leasedMicros).toBe(CHARGE + openGrants);
+    // The outstanding impression arrives at the other process: recorded on the shrunk lease.
+    await w.fire(0, 1);
+    await w.checkInvariants();
+    expect((await w.counters.state(key))?.spentMicros).toBe(CHARGE);
+  });
+
   it('counters lost: fail closed until rebuilt from the ledger and open leases; no overspend after', async () => {
     const w = new World(campaign({ lifetime_budget_micros: null, daily_budget_micros: 60_000 }), 2);
     for (const m of w.managers) await m.sync([w.c]);

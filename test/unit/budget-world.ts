@@ -49,6 +49,7 @@ export class SwappableCounters implements BudgetCounters {
   grantLease: BudgetCounters['grantLease'] = (r) => this.inner.grantLease(r);
   recordSpend: BudgetCounters['recordSpend'] = (r) => this.inner.recordSpend(r);
   returnLease: BudgetCounters['returnLease'] = (k, id) => this.inner.returnLease(k, id);
+  shrinkLease: BudgetCounters['shrinkLease'] = (k, id, m) => this.inner.shrinkLease(k, id, m);
   reclaimExpired: BudgetCounters['reclaimExpired'] = (k, n) => this.inner.reclaimExpired(k, n);
   state: BudgetCounters['state'] = (k) => this.inner.state(k);
   restore: BudgetCounters['restore'] = (r) => this.inner.restore(r);

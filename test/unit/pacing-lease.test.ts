@@ -132,6 +132,7 @@ describe('LocalLease', () => {
       }),
       fc.record({ kind: fc.constant('release' as const), key: fc.integer({ min: 0, max: 9 }) }),
       fc.record({ kind: fc.constant('expire' as const), now: fc.integer({ min: 0, max: 100 }) }),
+      fc.record({ kind: fc.constant('shrink' as const), micros: fc.integer({ min: 0, max: 400 }) }),
     );
     fc.assert(
       fc.property(
@@ -143,8 +144,12 @@ describe('LocalLease', () => {
             if (o.kind === 'reserve') l.reserve(`k${o.key}`, o.micros, o.exp);
             else if (o.kind === 'commit') l.commit(`k${o.key}`, o.micros);
             else if (o.kind === 'release') l.release(`k${o.key}`);
-            else l.expireReservations(o.now);
-            expect(l.reserved + l.spent).toBeLessThanOrEqual(granted);
+            else if (o.kind === 'shrink') {
+              const before = l.availableMicros;
+              expect(l.shrink(o.micros)).toBe(Math.min(o.micros, before));
+            } else l.expireReservations(o.now);
+            expect(l.reserved + l.spent).toBeLessThanOrEqual(l.grantedMicros);
+            expect(l.grantedMicros).toBeLessThanOrEqual(granted);
             expect(l.availableMicros).toBeGreaterThanOrEqual(0);
           }
         },

@@ -174,6 +174,24 @@ export class MemoryBudgetCounters implements BudgetCounters {
     return { status: 'returned', returnedMicros: this.close(c, lease) };
   }
 
+  async shrinkLease(
+    key: CampaignPeriod,
+    leaseId: string,
+    giveMicros: number,
+  ): Promise<ReturnLeaseResult> {
+    const want = micros('giveMicros', giveMicros);
+    const c = this.get(key);
+    const lease = c?.leases.get(leaseId);
+    if (c === undefined || lease === undefined)
+      return { status: 'unknown_lease', returnedMicros: 0 };
+    if (!lease.open) return { status: 'already_closed', returnedMicros: 0 };
+    const give = Math.max(0, Math.min(want, lease.grantedMicros - lease.spentMicros));
+    lease.grantedMicros -= give;
+    c.leased -= give;
+    c.remaining += give;
+    return { status: 'returned', returnedMicros: give };
+  }
+
   async reclaimExpired(key: CampaignPeriod, nowMs: number): Promise<ReclaimResult> {
     const c = this.get(key);
     const out: ReclaimResult = { leases: 0, returnedMicros: 0 };

@@ -11,11 +11,13 @@
  * - `openLeases`: micros granted to leases with no return row that have not expired, and the
  *   latest expiry among them. Conservative: part of those micros may already be spent (and so
  *   counted twice, once here and once in `spentMicros`), which strands budget, never adds any.
+ *   `openLeaseRows` with a spend range subtracts each lease's spent part (ledger rows carry
+ *   their lease ids since migration 010).
  */
 import type { SqlDriver } from './driver.js';
 
 export interface LeaseLogRow {
-  kind: 'grant' | 'return';
+  kind: 'grant' | 'return' | 'shrink';
   leaseId: string;
   campaignId: string;
   period: string;
@@ -85,24 +87,46 @@ export class PgBudgetLedger {
     return rows.map((r) => ({ key: r.k, micros: Number(r.s) }));
   }
 
-  /** The open leases themselves (grants with no return that have not expired). */
+  /**
+   * The open leases themselves (grants with no return that have not expired). With `spentIn`
+   * (the rebuild's spend range: null = every row, for a lifetime period), each lease's micros
+   * are its grant minus the ledger's spend in that range on it (rows naming it in `lease_ids`,
+   * migration 010): that spend is already in the rebuild's `spentMicros`, and what the lease's
+   * outstanding tokens can still bring is at most the rest. Rows without lease ids subtract
+   * nothing (held whole, conservative). Always minus a `shrink` row's micros (given back
+   * early, never reserved). Without `spentIn`: no spend is subtracted.
+   */
   async openLeaseRows(
     campaignId: string,
     period: string,
     nowMs: number,
+    spentIn?: { fromMs: number; toMs: number } | null,
   ): Promise<{ leaseId: string; micros: number; expiresAtMs: number; serverId: string }[]> {
+    const params: unknown[] = [campaignId, period, new Date(nowMs).toISOString()];
+    // A shrink row: micros given back early, never reserved (src/exchange/budget.ts).
+    let micros = `g.micros - COALESCE((SELECT sum(s.micros) FROM budget_lease_events s
+                  WHERE s.kind = 'shrink' AND s.lease_id = g.lease_id), 0)`;
+    if (spentIn !== undefined) {
+      let inRange = '';
+      if (spentIn !== null) {
+        params.push(new Date(spentIn.fromMs).toISOString(), new Date(spentIn.toMs).toISOString());
+        inRange = ' AND e.occurred_at >= $4 AND e.occurred_at < $5';
+      }
+      micros = `${micros} - COALESCE((SELECT sum(e.spend_micros) FROM ledger_events e
+                  WHERE e.campaign_id = g.campaign_id AND g.lease_id = ANY (e.lease_ids)${inRange}), 0)`;
+    }
     const rows = await this.db.query<{
       id: string;
       m: string;
       until: Date | string;
       server: string;
     }>(
-      `SELECT g.lease_id AS id, g.micros::text AS m, g.expires_at AS until, g.server_id AS server
+      `SELECT g.lease_id AS id, GREATEST(0, ${micros})::text AS m, g.expires_at AS until, g.server_id AS server
          FROM budget_lease_events g
         WHERE g.kind = 'grant' AND g.campaign_id = $1 AND g.period = $2 AND g.expires_at > $3
           AND NOT EXISTS (SELECT 1 FROM budget_lease_events r
                            WHERE r.kind = 'return' AND r.lease_id = g.lease_id)`,
-      [campaignId, period, new Date(nowMs).toISOString()],
+      params,
     );
     return rows.map((r) => ({
       leaseId: r.id,

@@ -32,6 +32,7 @@ const COLUMNS = [
   'placement_id',
   'spend_micros',
   'occurred_at',
+  'lease_ids',
 ] as const;
 
 export interface PgLedgerOptions {
@@ -91,7 +92,7 @@ export class PgLedger implements Ledger {
     const tuples: string[] = [];
     for (const e of ordered) {
       const base = params.length;
-      params.push(...COLUMNS.map((c) => e[c]));
+      params.push(...COLUMNS.map((c) => (c === 'lease_ids' ? (e.lease_ids ?? null) : e[c])));
       tuples.push(`(${COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ')})`);
     }
     const rows = await this.db.query<{ event_key: string }>(

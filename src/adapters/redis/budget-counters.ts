@@ -130,6 +130,20 @@ export class RedisBudgetCounters implements BudgetCounters {
     return { status: reply[0], returnedMicros: num(reply[1]) };
   }
 
+  async shrinkLease(
+    key: CampaignPeriod,
+    leaseId: string,
+    giveMicros: number,
+  ): Promise<ReturnLeaseResult> {
+    const k = this.keys(key);
+    const reply = (await luaScript('lease-shrink').run(
+      this.client,
+      [k.budget, k.leases],
+      [leaseId, micros('giveMicros', giveMicros)],
+    )) as [ReturnLeaseResult['status'], number];
+    return { status: reply[0], returnedMicros: num(reply[1]) };
+  }
+
   async reclaimExpired(key: CampaignPeriod, nowMs: number): Promise<ReclaimResult> {
     const k = this.keys(key);
     const reply = (await luaScript('lease-reclaim').run(

@@ -26,19 +26,40 @@ export class LocalLease {
   private readonly reservations = new Map<string, Reservation>();
   private reservedMicros = 0;
   private spentMicros = 0;
+  private granted: number;
 
   constructor(
     readonly leaseId: string,
-    readonly grantedMicros: number,
+    grantedMicros: number,
   ) {
     if (!Number.isSafeInteger(grantedMicros) || grantedMicros < 0) {
       throw new RangeError('grantedMicros must be a non-negative safe integer');
     }
+    this.granted = grantedMicros;
+  }
+
+  /** The lease's grant (lowered by `shrink`). */
+  get grantedMicros(): number {
+    return this.granted;
+  }
+
+  /**
+   * Gives up to `micros` of the unreserved, unspent part back (the grant shrinks by it); open
+   * reservations keep their cover, so granted ≥ reserved + spent still holds. Returns the
+   * micros given up.
+   */
+  shrink(micros: number): number {
+    if (!Number.isSafeInteger(micros) || micros < 0) {
+      throw new RangeError('micros must be a non-negative safe integer');
+    }
+    const give = Math.min(micros, this.availableMicros);
+    this.granted -= give;
+    return give;
   }
 
   /** Micros neither reserved nor spent. */
   get availableMicros(): number {
-    return this.grantedMicros - this.reservedMicros - this.spentMicros;
+    return this.granted - this.reservedMicros - this.spentMicros;
   }
   get reserved(): number {
     return this.reservedMicros;
@@ -48,7 +69,7 @@ export class LocalLease {
   }
   /** Unspent micros once every reservation is settled: what a return gives back. */
   get unspentMicros(): number {
-    return this.grantedMicros - this.spentMicros;
+    return this.granted - this.spentMicros;
   }
   get openReservations(): number {
     return this.reservations.size;

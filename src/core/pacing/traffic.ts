@@ -13,8 +13,10 @@
  * - The forecast is `learnHourlyForecast` (target-curve.ts) over the last `keepDays` whole
  *   days: their mean normalised shape, each hour floored at 5 % of an average hour. No whole
  *   day yet: the flat forecast.
- * - Memory only (one per process): a restarted process paces on the flat forecast until it
- *   has seen one whole day. Sharing or persisting the history is not built.
+ * - Persisted through the owner: every whole day learned is handed to `onDayLearned` (the
+ *   runtime writes it to PostgreSQL, src/adapters/postgres/pacing-traffic.ts), and `seed`
+ *   gives a (re)started process the days stored before, so it paces on the learned forecast
+ *   at once instead of flat for a day. Seeded days are merged by day key with counted ones.
  */
 import { FLAT_FORECAST, HOURS_PER_DAY, learnHourlyForecast } from './target-curve.js';
 
@@ -26,14 +28,42 @@ interface OpenDay {
 
 interface CampaignTraffic {
   open: OpenDay | null;
-  days: number[][];
+  days: { dayKey: string; counts: number[] }[];
   forecast: number[] | null;
 }
+
+/** A whole day one history counted: (campaign, local day key, 24 hourly counts). */
+export type LearnedDayListener = (campaignId: string, dayKey: string, counts: number[]) => void;
 
 export class HourlyTrafficHistory {
   private readonly campaigns = new Map<string, CampaignTraffic>();
 
-  constructor(private readonly keepDays = 7) {}
+  constructor(
+    private readonly keepDays = 7,
+    private readonly onDayLearned?: LearnedDayListener,
+  ) {}
+
+  /**
+   * Whole past days of a campaign learned elsewhere (stored by an earlier run or other
+   * processes): days this history has not got yet are added (by day key, keeping the last
+   * `keepDays` in day order). Days with no traffic at all are ignored.
+   */
+  seed(campaignId: string, days: readonly { dayKey: string; counts: readonly number[] }[]): void {
+    const e = this.entry(campaignId);
+    const have = new Set(e.days.map((d) => d.dayKey));
+    let added = false;
+    for (const d of days) {
+      if (have.has(d.dayKey) || e.open?.dayKey === d.dayKey) continue;
+      if (d.counts.length !== HOURS_PER_DAY || !d.counts.some((c) => c > 0)) continue;
+      e.days.push({ dayKey: d.dayKey, counts: d.counts.map((c) => Math.max(0, c)) });
+      have.add(d.dayKey);
+      added = true;
+    }
+    if (!added) return;
+    e.days.sort((a, b) => (a.dayKey < b.dayKey ? -1 : a.dayKey > b.dayKey ? 1 : 0));
+    while (e.days.length > this.keepDays) e.days.shift();
+    e.forecast = null;
+  }
 
   private entry(campaignId: string): CampaignTraffic {
     let e = this.campaigns.get(campaignId);
@@ -52,7 +82,7 @@ export class HourlyTrafficHistory {
   startDay(campaignId: string, dayKey: string, whole: boolean): void {
     const e = this.entry(campaignId);
     if (e.open?.dayKey === dayKey) return;
-    this.closeOpen(e);
+    this.closeOpen(campaignId, e);
     e.open = { dayKey, counts: new Array<number>(HOURS_PER_DAY).fill(0), whole };
   }
 
@@ -67,14 +97,16 @@ export class HourlyTrafficHistory {
   /** The campaign's open day ended: kept (if whole) for the forecast. */
   endDay(campaignId: string, dayKey: string): void {
     const e = this.campaigns.get(campaignId);
-    if (e?.open?.dayKey === dayKey) this.closeOpen(e);
+    if (e?.open?.dayKey === dayKey) this.closeOpen(campaignId, e);
   }
 
-  private closeOpen(e: CampaignTraffic): void {
+  private closeOpen(id: string, e: CampaignTraffic): void {
     const open = e.open;
     e.open = null;
     if (open === null || !open.whole) return;
-    e.days.push(open.counts);
+    e.days = e.days.filter((d) => d.dayKey !== open.dayKey);
+    e.days.push({ dayKey: open.dayKey, counts: open.counts });
+    this.onDayLearned?.(id, open.dayKey, [...open.counts]);
     while (e.days.length > this.keepDays) e.days.shift();
     e.forecast = null;
   }
@@ -83,7 +115,7 @@ export class HourlyTrafficHistory {
   forecast(campaignId: string): readonly number[] {
     const e = this.campaigns.get(campaignId);
     if (e === undefined || e.days.length === 0) return FLAT_FORECAST;
-    e.forecast ??= learnHourlyForecast(e.days);
+    e.forecast ??= learnHourlyForecast(e.days.map((d) => d.counts));
     return e.forecast;
   }
 

@@ -48,6 +48,7 @@ export function guardBudgetCounters(inner: BudgetCounters, g: DependencyGuard): 
     grantLease: (req) => g.run(() => inner.grantLease(req)),
     recordSpend: (req) => g.run(() => inner.recordSpend(req)),
     returnLease: (key, leaseId) => g.run(() => inner.returnLease(key, leaseId)),
+    shrinkLease: (key, leaseId, give) => g.run(() => inner.shrinkLease(key, leaseId, give)),
     reclaimExpired: (key, nowMs) => g.run(() => inner.reclaimExpired(key, nowMs)),
     state: (key) => g.run(() => inner.state(key)),
     restore: (req) => g.run(() => inner.restore(req)),

@@ -16,6 +16,7 @@ export type ScriptName =
   | 'lease-grant'
   | 'spend-record'
   | 'lease-return'
+  | 'lease-shrink'
   | 'lease-reclaim'
   | 'freq-check'
   | 'freq-increment'
