@@ -47,18 +47,6 @@ const SEED = 20261125;
 const GOAL_US = 20;
 const WARMUP_MS = 500;
 
-/** mulberry32: a small seeded PRNG, so every run benchmarks the same auctions. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function makeBids(n, rand) {
   const between = (lo, hi) => lo + (hi - lo) * rand();
   const bids = [];
@@ -114,8 +102,12 @@ export async function run({ signal, log }) {
   const distFile = path.join(root, 'dist/core/auction/index.js');
   if (!existsSync(distFile)) throw new Error(`${distFile} is missing: run npm run build first`);
   const { runAuction, rankingEcpmMicros } = await import(pathToFileURL(distFile).href);
+  // A seeded PRNG, so every run benchmarks the same auctions.
+  const { mulberry32 } = await import(
+    pathToFileURL(path.join(root, 'dist/core/seeded-random.js')).href
+  );
 
-  const rand = prng(SEED);
+  const rand = mulberry32(SEED);
   const pools = new Map(
     SIZES.map((n) => [n, Array.from({ length: POOL }, () => makeBids(n, rand))]),
   );

@@ -20,8 +20,7 @@
  *
  * Env: BENCH_BUDGET_ROUNDS (21), BENCH_BUDGET_BATCH (1000).
  */
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { demoDecisionSetup, loadDist } from './lib/demo-decisions.mjs';
 import { envNumber, median, round } from './lib/util.mjs';
 
 export const name = 'budget';
@@ -29,51 +28,29 @@ export const description =
   'decide() with budget leases and pacing on vs off (no BudgetManager), same run, in process';
 export const timeoutMs = 3 * 60_000;
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = envNumber('BENCH_BUDGET_ROUNDS', 21, { integer: true });
 const BATCH = envNumber('BENCH_BUDGET_BATCH', 1000, { integer: true });
 // 1e12 micros = 1 million USD a day: never reached by ROUNDS × BATCH decisions.
 const HUGE_BUDGET = 1_000_000_000_000;
 
-const load = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
-
 export async function run({ signal, log }) {
-  const { openStorage } = await load('wiring/runtime.js');
-  const { seedDemo, DEMO_REQUEST } = await load('wiring/demo-data.js');
-  const { ServingIndex } = await load('exchange/serving-index.js');
-  const { TrackingSigner } = await load('exchange/tracking.js');
-  const { DecisionService } = await load('exchange/decision.js');
-  const { BudgetManager } = await load('exchange/budget.js');
-  const { createMemoryFrequencyCounters } = await load('adapters/memory/frequency-counters.js');
-  const { createMemoryBudgetCounters } = await load('adapters/memory/budget-counters.js');
-  const { systemClock } = await load('adapters/memory/clock.js');
+  const { BudgetManager } = await loadDist('exchange/budget.js');
+  const { createMemoryBudgetCounters } = await loadDist('adapters/memory/budget-counters.js');
 
-  const storage = await openStorage({ databaseUrl: null, dataDir: 'memory://' });
+  const { storage, deps, DecisionService, DEMO_REQUEST, systemClock } = await demoDecisionSetup({
+    prepare: async (store) => {
+      for (const c of await store.list('campaigns', { limit: 100 })) {
+        await store.update('campaigns', c.id, {
+          pacing: 'asap',
+          daily_budget_micros: HUGE_BUDGET,
+          lifetime_budget_micros: null,
+        });
+      }
+    },
+  });
   try {
-    await seedDemo(storage.store);
-    const all = await storage.store.list('campaigns', { limit: 100 });
-    for (const c of all) {
-      await storage.store.update('campaigns', c.id, {
-        pacing: 'asap',
-        daily_budget_micros: HUGE_BUDGET,
-        lifetime_budget_micros: null,
-      });
-    }
-    const index = new ServingIndex({ store: storage.store, nowMs: () => systemClock.nowMs() });
-    await index.refresh();
-    const trackingTtlMs = 86_400_000;
-    const deps = {
-      index,
-      signer: new TrackingSigner('bench-tracking-secret-0123456789'),
-      clock: systemClock,
-      frequency: createMemoryFrequencyCounters(),
-      config: {
-        publicUrl: 'http://ads.bench',
-        trackingTtlMs,
-        priors: { ctr: 0.01, cvr: 0.05 },
-        incrementMicros: 0,
-      },
-    };
+    const { index } = deps;
+    const trackingTtlMs = deps.config.trackingTtlMs;
     const budgets = new BudgetManager({
       counters: createMemoryBudgetCounters(),
       clock: systemClock,

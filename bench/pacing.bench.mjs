@@ -74,17 +74,6 @@ const DIURNAL = [
 
 const load = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function makeCampaigns(rand) {
   const modes = ['even', 'frontloaded', 'asap'];
   const out = [];
@@ -160,6 +149,7 @@ function killAndWait(proc) {
 }
 
 export async function run({ signal, log }) {
+  const { mulberry32 } = await load('core/seeded-random.js');
   const { createPgDriver } = await load('adapters/postgres/driver.js');
   const { migrate } = await load('adapters/postgres/migrate.js');
   const { createRedisBudgetCounters } = await load('adapters/redis/budget-counters.js');

@@ -17,8 +17,7 @@
  *
  * Env: BENCH_RESILIENCE_ROUNDS (21), BENCH_RESILIENCE_BATCH (1000).
  */
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { demoDecisionSetup, loadDist } from './lib/demo-decisions.mjs';
 import { envNumber, median, round } from './lib/util.mjs';
 
 export const name = 'resilience';
@@ -26,42 +25,17 @@ export const description =
   'decide() with the per-request deadline and with tracing on, vs plain decide() in the same run';
 export const timeoutMs = 3 * 60_000;
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = envNumber('BENCH_RESILIENCE_ROUNDS', 21, { integer: true });
 const BATCH = envNumber('BENCH_RESILIENCE_BATCH', 1000, { integer: true });
 
-const load = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
-
 export async function run({ signal, log }) {
-  const { openStorage } = await load('wiring/runtime.js');
-  const { seedDemo, DEMO_REQUEST } = await load('wiring/demo-data.js');
-  const { ServingIndex } = await load('exchange/serving-index.js');
-  const { TrackingSigner } = await load('exchange/tracking.js');
-  const { DecisionService } = await load('exchange/decision.js');
-  const { DecisionDeadline } = await load('exchange/resilient/deadline.js');
-  const { DecisionTracer } = await load('exchange/resilient/tracing.js');
-  const { createTracing } = await load('wiring/tracing.js');
-  const { createMemoryFrequencyCounters } = await load('adapters/memory/frequency-counters.js');
-  const { systemClock } = await load('adapters/memory/clock.js');
+  const { DecisionDeadline } = await loadDist('exchange/resilient/deadline.js');
+  const { DecisionTracer } = await loadDist('exchange/resilient/tracing.js');
+  const { createTracing } = await loadDist('wiring/tracing.js');
   const { NoopSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
 
-  const storage = await openStorage({ databaseUrl: null, dataDir: 'memory://' });
+  const { storage, deps, DecisionService, DEMO_REQUEST, systemClock } = await demoDecisionSetup();
   try {
-    await seedDemo(storage.store);
-    const index = new ServingIndex({ store: storage.store, nowMs: () => systemClock.nowMs() });
-    await index.refresh();
-    const deps = {
-      index,
-      signer: new TrackingSigner('bench-tracking-secret-0123456789'),
-      clock: systemClock,
-      frequency: createMemoryFrequencyCounters(),
-      config: {
-        publicUrl: 'http://ads.bench',
-        trackingTtlMs: 86_400_000,
-        priors: { ctr: 0.01, cvr: 0.05 },
-        incrementMicros: 0,
-      },
-    };
     const plain = new DecisionService(deps);
     const tracing = createTracing(new NoopSpanProcessor());
     const traced = new DecisionService({

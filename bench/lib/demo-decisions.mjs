@@ -1,7 +1,7 @@
 /**
  * The in-process decision setup of the decide() benchmarks: the demo data on in-memory PGlite, a
  * refreshed serving index and the DecisionService dependencies with memory frequency counters
- * and the default priors. (`budget` and `resilience` build the same by hand; they can use this.)
+ * and the default priors. Used by the `budget`, `resilience` and `ml-featurelog` benchmarks.
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,8 +11,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /** Imports a module of the build (`dist/`). */
 export const loadDist = (p) => import(pathToFileURL(path.join(root, 'dist', p)).href);
 
-/** Returns `{ storage, deps, DecisionService, DEMO_REQUEST }`; close `storage.driver` after. */
-export async function demoDecisionSetup() {
+/**
+ * Returns `{ storage, deps, DecisionService, DEMO_REQUEST, systemClock }`; close
+ * `storage.driver` after. `prepare(store)` runs after the demo data is seeded and before the
+ * serving index is built (e.g. to change the demo campaigns).
+ */
+export async function demoDecisionSetup({ prepare } = {}) {
   const { openStorage } = await loadDist('wiring/runtime.js');
   const { seedDemo, DEMO_REQUEST } = await loadDist('wiring/demo-data.js');
   const { ServingIndex } = await loadDist('exchange/serving-index.js');
@@ -23,6 +27,7 @@ export async function demoDecisionSetup() {
   const storage = await openStorage({ databaseUrl: null, dataDir: 'memory://' });
   try {
     await seedDemo(storage.store);
+    if (prepare !== undefined) await prepare(storage.store);
     const index = new ServingIndex({ store: storage.store, nowMs: () => systemClock.nowMs() });
     await index.refresh();
     const deps = {
@@ -37,7 +42,7 @@ export async function demoDecisionSetup() {
         incrementMicros: 0,
       },
     };
-    return { storage, deps, DecisionService, DEMO_REQUEST };
+    return { storage, deps, DecisionService, DEMO_REQUEST, systemClock };
   } catch (e) {
     await storage.driver.close();
     throw e;

@@ -22,6 +22,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
+import { mulberry32 } from '../core/seeded-random.js';
 
 export type FaultKind =
   'timeout' | 'hang' | 'error500' | 'garbage' | 'wrong_types' | 'huge_adm' | 'trickle';
@@ -93,18 +94,6 @@ export interface DspSimOptions {
   behaviour?: Partial<DspBehaviour>;
   /** Per-DSP overrides, by index. */
   perDsp?: Partial<DspBehaviour>[];
-}
-
-/** mulberry32: a small seeded PRNG with a 2^32 period; plenty for simulation. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function normal(rand: () => number): number {

@@ -44,6 +44,7 @@ import { HOURS_PER_DAY, FLAT_FORECAST, targetFraction } from '../core/pacing/ind
 import type { BudgetCounters } from '../ports/budget-counters.js';
 import type { Clock } from '../ports/clock.js';
 import { BudgetManager } from './budget.js';
+import { mulberry32 } from '../core/seeded-random.js';
 
 export type SimPacing = 'even' | 'frontloaded' | 'asap';
 
@@ -132,18 +133,6 @@ export interface PacingSimResult {
 export const DIURNAL_SHAPE: readonly number[] = [
   3, 2, 1.5, 1.2, 1.2, 1.5, 2.5, 4, 5, 5.5, 5.5, 5.5, 6, 6, 5.5, 5.5, 6, 7, 8, 8.5, 8, 6.5, 5, 4,
 ];
-
-/** mulberry32: small seeded PRNG, plenty for a simulation. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class SimClock implements Clock {
   constructor(public ms: number) {}

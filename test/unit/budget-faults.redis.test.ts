@@ -28,6 +28,7 @@ import { ledgerRebuildSource } from '../../src/wiring/budget.js';
 import { freshPostgresSchema, type TestDb } from '../helpers/databases.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { requireService, SERVICE_URLS } from '../helpers/services.js';
+import { mulberry32 } from '../../src/core/seeded-random.js';
 
 const redisUp = await requireService('redis');
 const pgUp = await requireService('postgres');
@@ -35,17 +36,6 @@ const pgUp = await requireService('postgres');
 const TTL_MS = 10 * 60_000;
 const STEP_MS = 30_000;
 const PERIOD = '2026-06-01';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function campaigns(): Campaign[] {
   const modes = ['asap', 'even', 'asap', 'frontloaded'] as const;
