@@ -60,6 +60,11 @@ export class NoticeSender {
   async sendOnce(url: string): Promise<'ok' | 'http_error' | 'network_error'> {
     if (this.closed) return 'network_error';
     if (!/^https?:\/\//i.test(url)) return 'http_error';
+    return this.get(url);
+  }
+
+  /** One GET within `timeoutMs`; 200 and 204 are success. Never throws. */
+  private async get(url: string): Promise<'ok' | 'http_error' | 'network_error'> {
     try {
       const res = await request(url, {
         method: 'GET',
@@ -76,20 +81,7 @@ export class NoticeSender {
   }
 
   private async attempt(kind: NoticeKind, url: string, retriesLeft: number): Promise<void> {
-    let result: NoticeResult;
-    try {
-      const res = await request(url, {
-        method: 'GET',
-        dispatcher: this.agent,
-        headersTimeout: this.opts.timeoutMs,
-        bodyTimeout: this.opts.timeoutMs,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
-      await res.body.dump();
-      result = res.statusCode === 200 || res.statusCode === 204 ? 'ok' : 'http_error';
-    } catch {
-      result = 'network_error';
-    }
+    const result: NoticeResult = await this.get(url);
     if (result !== 'ok' && retriesLeft > 0 && !this.closed) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
