@@ -22,8 +22,8 @@
  * - One durable consumer (`profile-interests`) is shared by every process, so each click is
  *   handled by one process (an ephemeral per-process consumer would add the step once per
  *   process). A new consumer starts at new events (no replay of the log's history).
- * - Delivery is at least once: an event is acked after its update; a failed update is not
- *   acked and comes back after `ackWaitMs`. The store keeps no event ids, so a redelivery to
+ * - Delivery is at least once: an event is acked after its update; a failed update is nak'ed
+ *   and comes back after a second. The store keeps no event ids, so a redelivery to
  *   another process (or after a restart) can add the step twice; this process remembers the
  *   last `MAX_REMEMBERED_EVENTS` event ids it applied and skips them. The effect of a
  *   duplicate is bounded: one more step, and never above 1.
@@ -46,6 +46,8 @@ export const INTEREST_CLICK_STEP = 0.05;
 export const MAX_CATEGORIES_PER_CLICK = 5;
 /** Event ids this process remembers having applied (bounded; see the header). */
 const MAX_REMEMBERED_EVENTS = 100_000;
+/** A failed update is delivered again after this delay. */
+const RETRY_DELAY_MS = 1_000;
 
 export interface ProfileInterestsOptions {
   log: EventLog;
@@ -144,6 +146,7 @@ export class ProfileInterests {
       } catch (e) {
         this.stats.failures++;
         this.opts.onError?.(e);
+        d.nak(RETRY_DELAY_MS);
       }
     }
     return batch.length;
