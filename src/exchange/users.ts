@@ -137,7 +137,17 @@ export class UserService {
     rawUserId: string,
     deltas: Readonly<Record<string, number>>,
   ): Promise<InterestUpdateResult> {
-    const key = userKey(rawUserId);
+    return this.addInterestsByKey(userKey(rawUserId), deltas);
+  }
+
+  /**
+   * The same by hashed profile key (the interest-event consumer, src/stream/profile-interests.ts,
+   * which only ever sees the key): the store's update, then the cache invalidation.
+   */
+  async addInterestsByKey(
+    key: string,
+    deltas: Readonly<Record<string, number>>,
+  ): Promise<InterestUpdateResult> {
     const nowMs = this.deps.clock.nowMs();
     const r = await this.deps.profiles.addInterests(key, deltas, nowMs);
     if (r.applied) await this.changed(key, 'updated', nowMs);

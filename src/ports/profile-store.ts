@@ -20,6 +20,9 @@
  * - `tombstone(keys)` records that these hashed keys were erased (idempotent, first time kept);
  *   `isTombstoned` reads it. Tombstones hold no data but the hash and the time.
  * - Every call rejects when the backend is unreachable.
+ * Updated by events: besides `PUT /v1/users/:id/profile` and `POST /v1/users/:id/interests`,
+ * click events raise a consenting user's interests through `addInterests`
+ * (src/stream/profile-interests.ts; never for a user without a profile or consent).
  * Left out on purpose: history of changes (a profile is current state only), raw-id lookup.
  * Every adapter passes test/contract/profile-store.contract.ts.
  */

@@ -33,6 +33,7 @@ import { createMemoryFeatureStore } from '../adapters/memory/feature-store.js';
 import { createRedisFeatureStore } from '../adapters/redis/feature-store.js';
 import type { FeatureStore } from '../ports/feature-store.js';
 import { WindowedAggregates } from '../stream/aggregates.js';
+import { ProfileInterests } from '../stream/profile-interests.js';
 import { TieredCache } from '../core/cache/tiered.js';
 import type { ProfileStore, UserProfile } from '../ports/profile-store.js';
 import type { DecisionFeatureLog } from '../ports/decision-features.js';
@@ -376,6 +377,19 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       })),
     clock,
   });
+  // Interest events (issue 7 item 4): clicks carrying the hashed profile key raise a consenting
+  // user's interests in the clicked campaign's targeted interests (src/stream/profile-interests.ts),
+  // through the same update + invalidation as the HTTP route. One durable consumer shared by
+  // every process; off the decision path.
+  const profileInterests = new ProfileInterests({
+    log: eventLog,
+    getProfile: (key) => profiles.get(key),
+    apply: (key, deltas) => users.addInterestsByKey(key, deltas),
+    categoriesOf: (campaignId) =>
+      index.current().campaigns.find((c) => c.id === campaignId)?.targeting.interests ?? [],
+    onError: (e) => onPipelineError(e),
+  });
+  await profileInterests.start();
   // Budgets (issue 6): counters in process memory by default (one process: its own budget),
   // on Redis when configured, shared by every process; keys belong to the ledger like the
   // frequency counters. Lease grants/returns go to the lease log in the ledger database
@@ -727,6 +741,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
         await app.close(); // stops accepting, waits for in-flight requests
         await invalidations.stop();
         await aggregates.stop();
+        await profileInterests.stop();
         await monitorRun;
         await reconcileRun;
         await budgets.close(); // returns leases with every reservation settled

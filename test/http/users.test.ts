@@ -177,8 +177,10 @@ function scenario(env: () => Record<string, string>): void {
     const key = userKey(raw);
     const fkey = frequencyUserKey(raw);
     // Data in every store: profile (and its L1/L2 copies), frequency counts, and a tracking URL
-    // issued before the erasure but opened after it.
-    await put(raw);
+    // issued before the erasure but opened after it. No personalization consent: a consenting
+    // user's click would also raise her interests (src/stream/profile-interests.ts, tested in
+    // profile-interest-events.test.ts), dropping the cached copy this receipt checks in L1.
+    await put(raw, { ...PROFILE, consent: { personalization: false, measurement: true } });
     expect((await get(raw)).statusCode).toBe(200);
     expect(rt.userData.profileCache.inL1(key, rt.clock.nowMs())).toBe(true);
     const impressions = await rt.userData.eventLog.consumer(`imp-probe-${Date.now()}`, {
