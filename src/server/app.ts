@@ -19,6 +19,8 @@ import { installInFlightCounter, LoadShedder, type LoadShedOptions } from './plu
 import {
   installBudgetMetrics,
   installCacheMetrics,
+  installPublisherMetrics,
+  type PublisherMetricsSource,
   type CacheMetricsSource,
   installMetrics,
   type BudgetMetricsSource,
@@ -56,6 +58,8 @@ export interface AppDeps {
   reports?: ReportStore;
   /** Budget metrics (reconciliation, exposure overrun, leases); absent = not exported. */
   budget?: BudgetMetricsSource;
+  /** The bounded event publisher, whose counts go on /metrics (issue 7). */
+  publisher?: PublisherMetricsSource;
   /** Tiered caches whose reads and hot keys go on /metrics (issue 7). */
   caches?: readonly CacheMetricsSource[];
   /** The OpenRTB endpoint (`POST /openrtb2/auction`, src/server/routes/openrtb.ts). */
@@ -142,6 +146,7 @@ export async function build(deps: AppDeps, opts: AppOptions = {}): Promise<Fasti
   deps.resilience?.attachUtilization(() => shedder.utilization());
   if (deps.budget !== undefined) installBudgetMetrics(metrics.registry, deps.budget);
   if (deps.caches !== undefined) installCacheMetrics(metrics.registry, deps.caches);
+  if (deps.publisher !== undefined) installPublisherMetrics(metrics.registry, deps.publisher);
   await app.register(swagger, {
     openapi: {
       info: {

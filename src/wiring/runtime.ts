@@ -621,6 +621,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
           // for a budget setup.
           () => resilience.houseOnly(),
         ),
+      publisher: { stats: () => pipeline.stats().publisher },
       caches: [
         { namespace: PROFILE_NAMESPACE, cache: profileCache },
         { namespace: TOMBSTONE_NAMESPACE, cache: tombstoneCache },

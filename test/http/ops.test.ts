@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_REQUEST } from '../../src/wiring/demo-data.js';
-import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
+import { pathOf, startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
 let rt: TestRuntime;
 beforeAll(async () => {
@@ -42,6 +42,30 @@ describe('ops routes', () => {
     // only its presence is checked here; test/http/load-shed.test.ts checks that it moves.
     expect(text).toMatch(/adstack_slo_burn_rate\{window="5m"\} [0-9.e+]+\n/);
     expect(text).toMatch(/adstack_slo_alert\{severity="page"\} [01]/);
+  });
+
+  it('/metrics shows the event publisher: an impression moves published, nothing is refused', async () => {
+    const read = async (series: string): Promise<number> => {
+      const text = (await rt.app.inject({ url: '/metrics' })).body;
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+    };
+    const published = 'adstack_events_published_total{result="published"}';
+    const before = await read(published);
+    expect(before).toBeGreaterThanOrEqual(0);
+    const res = await rt.app.inject({
+      method: 'POST',
+      url: '/v1/decisions',
+      payload: { ...DEMO_REQUEST, user: { id: 'ops-publisher-metrics' } },
+    });
+    const impression = (res.json() as { tracking: { impression_url: string } }).tracking
+      .impression_url;
+    const seen = await rt.app.inject({ url: pathOf(impression) });
+    expect(seen.json()).toMatchObject({ recorded: true });
+    // At least the impression (lease and decision events may be published beside it).
+    expect(await read(published)).toBeGreaterThanOrEqual(before + 1);
+    expect(await read('adstack_events_published_total{result="rejected_queue_full"}')).toBe(0);
+    expect(await read('adstack_events_publisher_pending{state="queued"}')).toBe(0);
   });
 });
 

@@ -244,6 +244,53 @@ export function installBudgetMetrics(registry: Registry, src: BudgetMetricsSourc
   });
 }
 
+/** The bounded event publisher (src/stream/publisher.ts) as the metrics see it. */
+export interface PublisherMetricsSource {
+  stats(): {
+    published: number;
+    duplicates: number;
+    failed: number;
+    rejected: Readonly<Record<string, number>>;
+    inFlight: number;
+    queued: number;
+  };
+}
+
+/**
+ * Event publisher metrics (issue 7): `adstack_events_published_total{result}` — `published`,
+ * `duplicate` (the log already had the id), `failed` (the log refused or timed out; the spool
+ * takes over where configured) and `rejected_<reason>` (refused before the log: queue full,
+ * closed) — and `adstack_events_publisher_pending{state}` (in flight, queued) now.
+ */
+export function installPublisherMetrics(registry: Registry, src: PublisherMetricsSource): void {
+  new Gauge({
+    name: 'adstack_events_published_total',
+    help: 'Events handed to the bounded publisher since start, by result',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      const s = src.stats();
+      this.set({ result: 'published' }, s.published);
+      this.set({ result: 'duplicate' }, s.duplicates);
+      this.set({ result: 'failed' }, s.failed);
+      for (const [reason, n] of Object.entries(s.rejected)) {
+        this.set({ result: `rejected_${reason}` }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'adstack_events_publisher_pending',
+    help: 'Events in the bounded publisher now: appends in flight, events queued',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const s = src.stats();
+      this.set({ state: 'in_flight' }, s.inFlight);
+      this.set({ state: 'queued' }, s.queued);
+    },
+  });
+}
+
 /** A tiered cache (src/core/cache/tiered.ts) as the metrics see it. */
 export interface CacheMetricsSource {
   namespace: string;
