@@ -37,11 +37,11 @@
  *   process stored them.
  * - Time: an event counts at its `occurred_at`; windows are evaluated at the injected clock.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SlidingSums } from '../core/aggregates/sliding-window.js';
 import type { Clock } from '../ports/clock.js';
 import type { AnyEvent, EventConsumer, EventEnvelope, EventLog } from '../ports/event-log.js';
 import type { FeatureStore, Features } from '../ports/feature-store.js';
+import { ConsumerLoop } from './consumer-loop.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -76,8 +76,10 @@ interface AdvertiserState {
 
 export class WindowedAggregates {
   private consumer: EventConsumer | null = null;
-  private loop: Promise<void> | null = null;
-  private stopping = false;
+  private readonly runner = new ConsumerLoop(
+    (c) => this.runOnce(c),
+    (e) => this.opts.onError?.(e),
+  );
   private readonly ads = new Map<string, SlidingSums>();
   private readonly advertisers = new Map<string, AdvertiserState>();
   private readonly dirtyAds = new Set<string>();
@@ -101,26 +103,11 @@ export class WindowedAggregates {
 
   async start(): Promise<void> {
     await this.open();
-    if (this.loop !== null || this.consumer === null) return;
-    this.stopping = false;
-    const consumer = this.consumer;
-    this.loop = (async () => {
-      while (!this.stopping) {
-        try {
-          await this.runOnce(consumer);
-        } catch (e) {
-          this.opts.onError?.(e);
-          await sleep(500);
-        }
-      }
-    })();
+    if (this.consumer !== null) this.runner.start(this.consumer);
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    await this.consumer?.close();
-    await this.loop;
-    this.loop = null;
+    await this.runner.stop(this.consumer);
     this.consumer = null;
   }
 

@@ -32,13 +32,13 @@
  *   does not use.
  * - Never on the decision path: a background loop; its failures go to `onError`.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventConsumer, EventEnvelope, EventLog } from '../ports/event-log.js';
 import {
   USER_KEY_PATTERN,
   type InterestUpdateResult,
   type UserProfile,
 } from '../ports/profile-store.js';
+import { ConsumerLoop } from './consumer-loop.js';
 
 /** Score added to an interest per click on an ad of a campaign targeting it. */
 export const INTEREST_CLICK_STEP = 0.05;
@@ -80,8 +80,10 @@ export interface ProfileInterestsStats {
 
 export class ProfileInterests {
   private consumer: EventConsumer | null = null;
-  private loop: Promise<void> | null = null;
-  private stopping = false;
+  private readonly runner = new ConsumerLoop(
+    (c) => this.runOnce(c),
+    (e) => this.opts.onError?.(e),
+  );
   private readonly seen = new Set<string>();
   readonly stats: ProfileInterestsStats = {
     clicks: 0,
@@ -107,26 +109,11 @@ export class ProfileInterests {
 
   async start(): Promise<void> {
     await this.open();
-    if (this.loop !== null || this.consumer === null) return;
-    this.stopping = false;
-    const consumer = this.consumer;
-    this.loop = (async () => {
-      while (!this.stopping) {
-        try {
-          await this.runOnce(consumer);
-        } catch (e) {
-          this.opts.onError?.(e);
-          await sleep(500);
-        }
-      }
-    })();
+    if (this.consumer !== null) this.runner.start(this.consumer);
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    await this.consumer?.close();
-    await this.loop;
-    this.loop = null;
+    await this.runner.stop(this.consumer);
     this.consumer = null;
   }
 
